@@ -1,0 +1,147 @@
+"""The ground-truth data interface (SPEC section 1) and factor-grid helpers.
+
+A `GroundTruthData` exposes the factors of variation that generated each observation, so metrics
+can sample observations with chosen factors. It has five members that matter: `num_factors`,
+`factors_num_values`, `observation_shape`, `sample_factors` and
+`sample_observations_from_factors`; `sample` and `sample_observations` derive from them.
+Observations are float32 arrays in [0, 1], NHWC.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class GroundTruthData(abc.ABC):
+    """Abstract dataset whose observations come with discrete ground-truth factors."""
+
+    @property
+    @abc.abstractmethod
+    def num_factors(self) -> int:
+        """Number of ground-truth factors of variation."""
+
+    @property
+    @abc.abstractmethod
+    def factors_num_values(self) -> list[int]:
+        """Number of distinct values of each factor, length `num_factors`."""
+
+    @property
+    @abc.abstractmethod
+    def observation_shape(self) -> list[int]:
+        """Shape `[H, W, C]` of one observation."""
+
+    @abc.abstractmethod
+    def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
+        """Samples a batch of factor indices.
+
+        Returns:
+            int array of shape `(num, num_factors)`.
+        """
+
+    @abc.abstractmethod
+    def sample_observations_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """Returns observations for factor indices of shape `(num, num_factors)`.
+
+        Returns:
+            float32 array of shape `(num, H, W, C)` in [0, 1].
+        """
+
+    def sample(
+        self, num: int, random_state: np.random.RandomState
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Samples `(factors, observations)` of shapes `(num, F)` and `(num, H, W, C)`."""
+        factors = self.sample_factors(num, random_state)
+        return factors, self.sample_observations_from_factors(factors, random_state)
+
+    def sample_observations(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
+        """Samples `num` observations, shape `(num, H, W, C)`."""
+        return self.sample(num, random_state)[1]
+
+    @property
+    def num_observations(self) -> int:
+        """Size of the full factor grid (the product of `factors_num_values`)."""
+        return int(np.prod(self.factors_num_values, dtype=np.int64))
+
+
+class FactorGrid:
+    """Maps factor index vectors to flat grid indices and back.
+
+    The flat index is `factors . bases` with the last factor fastest, as in the dSprites
+    metadata (posY fastest).
+
+    Args:
+        factor_sizes: number of values of each factor.
+    """
+
+    def __init__(self, factor_sizes: Sequence[int]):
+        self.factor_sizes = np.asarray(factor_sizes, dtype=np.int64)
+        self.num_states = int(np.prod(self.factor_sizes))
+        # bases[i] = prod(factor_sizes[i+1:]).
+        self.bases = np.concatenate([np.cumprod(self.factor_sizes[::-1])[::-1][1:], [1]]).astype(
+            np.int64
+        )
+
+    def features_to_index(self, factors: np.ndarray) -> np.ndarray:
+        """Flat indices of shape `(num,)` for factor indices of shape `(num, F)`."""
+        factors = np.asarray(factors, dtype=np.int64)
+        if factors.ndim != 2 or factors.shape[1] != len(self.factor_sizes):
+            raise ValueError(
+                f"factors must have shape (num, {len(self.factor_sizes)}), got {factors.shape}"
+            )
+        if np.any(factors < 0) or np.any(factors >= self.factor_sizes):
+            raise ValueError("factor index out of range for factor sizes " f"{list(self.factor_sizes)}")
+        return factors @ self.bases
+
+    def index_to_features(self, index: np.ndarray) -> np.ndarray:
+        """Factor indices of shape `(num, F)` for flat indices of shape `(num,)`."""
+        index = np.asarray(index, dtype=np.int64)
+        return (index[:, None] // self.bases[None, :]) % self.factor_sizes[None, :]
+
+    def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
+        """Uniform factor indices of shape `(num, F)`, one factor at a time (dlib's order)."""
+        return np.stack(
+            [random_state.randint(size, size=num) for size in self.factor_sizes], axis=1
+        ).astype(np.int64)
+
+
+class SplitDiscreteStateSpace:
+    """Splits factors into latent ones (exposed) and nuisance ones (resampled uniformly).
+
+    Args:
+        factor_sizes: sizes of all factors of the underlying data.
+        latent_factor_indices: which factors are exposed as ground truth.
+    """
+
+    def __init__(self, factor_sizes: Sequence[int], latent_factor_indices: Sequence[int]):
+        self.factor_sizes = list(factor_sizes)
+        self.latent_factor_indices = list(latent_factor_indices)
+        self.observation_factor_indices = [
+            i for i in range(len(self.factor_sizes)) if i not in self.latent_factor_indices
+        ]
+
+    @property
+    def num_latent_factors(self) -> int:
+        return len(self.latent_factor_indices)
+
+    def sample_latent_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
+        """Samples latent factor indices of shape `(num, num_latent_factors)`."""
+        return np.stack(
+            [random_state.randint(self.factor_sizes[i], size=num) for i in self.latent_factor_indices],
+            axis=1,
+        ).astype(np.int64)
+
+    def sample_all_factors(
+        self, latent_factors: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """Completes latent factors with uniformly drawn nuisance factors, `(num, F_all)`."""
+        num = latent_factors.shape[0]
+        all_factors = np.zeros((num, len(self.factor_sizes)), dtype=np.int64)
+        all_factors[:, self.latent_factor_indices] = latent_factors
+        for i in self.observation_factor_indices:
+            all_factors[:, i] = random_state.randint(self.factor_sizes[i], size=num)
+        return all_factors

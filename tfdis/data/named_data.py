@@ -1,0 +1,52 @@
+"""Name registry for ground-truth datasets, bound by gin as `dataset.name` (SPEC section 1).
+
+Datasets are imported lazily so that naming one never loads the others' dependencies.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import gin
+
+from tfdis.data.ground_truth_data import GroundTruthData
+
+# name -> "module:callable" returning a GroundTruthData.
+_REGISTRY: dict[str, str] = {
+    "dsprites_procedural": "tfdis.data.dsprites_procedural:DSpritesProcedural",
+    "dsprites_full": "tfdis.data.dsprites:DSprites",
+    "dsprites_noshape": "tfdis.data.dsprites:DSpritesNoShape",
+    "color_dsprites": "tfdis.data.dsprites:ColorDSprites",
+    "noisy_dsprites": "tfdis.data.dsprites:NoisyDSprites",
+    "shapes3d": "tfdis.data.shapes3d:Shapes3D",
+    "smallnorb": "tfdis.data.smallnorb:SmallNORB",
+    "cars3d": "tfdis.data.cars3d:Cars3D",
+    "mnist": "tfdis.data.mnist:MNIST",
+    "fashion_mnist": "tfdis.data.mnist:FashionMNIST",
+    "digits": "tfdis.data.mnist:Digits",
+    "dummy_data": "tfdis.data.dummy_data:IdentityObservationsData",
+}
+
+
+def dataset_names() -> list[str]:
+    """All registered dataset names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def register_dataset(name: str, target: str) -> None:
+    """Registers `target` ("module:callable") under `name` (for user extensions)."""
+    _REGISTRY[name] = target
+
+
+@gin.configurable("dataset")
+def get_named_ground_truth_data(name: str = gin.REQUIRED) -> GroundTruthData:
+    """Returns the ground-truth dataset called `name`.
+
+    Raises:
+        ValueError: `name` is not a registered dataset (the message lists the known ones).
+        DatasetNotFoundError: the dataset's files are missing (the message says how to get them).
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"Unknown dataset name {name!r}. Known datasets: {', '.join(dataset_names())}.")
+    module_name, attr = _REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module_name), attr)()
