@@ -6,13 +6,14 @@ Datasets are imported lazily so that naming one never loads the others' dependen
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 
 import gin
 
 from tfdis.data.ground_truth_data import GroundTruthData
 
-# name -> "module:callable" returning a GroundTruthData.
-_REGISTRY: dict[str, str] = {
+# name -> "module:callable" (or a callable) returning a GroundTruthData.
+_REGISTRY: dict[str, str | Callable[[], GroundTruthData]] = {
     "dsprites_procedural": "tfdis.data.dsprites_procedural:DSpritesProcedural",
     "dsprites_full": "tfdis.data.dsprites:DSprites",
     "dsprites_noshape": "tfdis.data.dsprites:DSpritesNoShape",
@@ -33,8 +34,8 @@ def dataset_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def register_dataset(name: str, target: str) -> None:
-    """Registers `target` ("module:callable") under `name` (for user extensions)."""
+def register_dataset(name: str, target: str | Callable[[], GroundTruthData]) -> None:
+    """Registers `target` ("module:callable", or a callable) under `name` (user extensions)."""
     _REGISTRY[name] = target
 
 
@@ -48,5 +49,8 @@ def get_named_ground_truth_data(name: str = gin.REQUIRED) -> GroundTruthData:
     """
     if name not in _REGISTRY:
         raise ValueError(f"Unknown dataset name {name!r}. Known datasets: {', '.join(dataset_names())}.")
-    module_name, attr = _REGISTRY[name].split(":")
+    target = _REGISTRY[name]
+    if callable(target):
+        return target()
+    module_name, attr = target.split(":")
     return getattr(importlib.import_module(module_name), attr)()

@@ -1,0 +1,89 @@
+"""`tfdis_evaluate --model_dir=... [--metrics=mig,dci] [--representation=mean] [--overwrite]`.
+
+Postprocesses the run first if its representation is missing, runs each metric's
+`gin_configs/metrics/<metric>.gin`, writes `<model_dir>/metrics/<representation>/<metric>/` and
+prints a summary table.
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import app, flags
+
+from tfdis.cli import common
+
+FLAGS = flags.FLAGS
+
+DEFAULT_METRICS = ("mig",)
+
+flags.DEFINE_list("metrics", list(DEFAULT_METRICS), "Metric configs to run (gin_configs/metrics/).")
+
+
+def format_summary(all_results: dict[str, dict]) -> str:
+    """A plain-text table: metric, result key, value (bookkeeping keys left out)."""
+    rows = [("metric", "result", "value")]
+    for metric, metric_results in all_results.items():
+        for key, value in sorted(metric_results.items()):
+            if key in ("uuid",):
+                continue
+            text = f"{value:.4f}" if isinstance(value, float) else str(value)
+            rows.append((metric, key, text))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def evaluate_run(
+    model_dir: str,
+    metrics: list[str] | tuple[str, ...] = DEFAULT_METRICS,
+    representation: str = "mean",
+    overwrite: bool = False,
+    gin_bindings: list[str] | tuple[str, ...] = (),
+) -> dict[str, dict]:
+    """Evaluates a trained run on `metrics`; returns `{metric: results}`."""
+    from tfdis.cli.postprocess import postprocess_run
+    from tfdis.evaluation.evaluate import evaluate_with_gin
+    from tfdis.utils import layout
+
+    if not os.path.isdir(layout.saved_model_dir(model_dir)):
+        raise FileNotFoundError(
+            f"{model_dir} has no exported model ({layout.saved_model_dir(model_dir)}); "
+            "train it first with tfdis_train."
+        )
+    postprocessed = layout.postprocess_dir(model_dir, representation)
+    if not os.path.isdir(layout.saved_model_dir(postprocessed)):
+        postprocess_run(model_dir, representation, overwrite=True)
+    all_results = {}
+    for metric in metrics:
+        all_results[metric] = evaluate_with_gin(
+            postprocessed,
+            layout.metric_dir(model_dir, representation, metric),
+            overwrite,
+            [f"metrics/{metric}.gin"],
+            gin_bindings,
+        )
+    return all_results
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+
+    def run_and_print() -> None:
+        all_results = evaluate_run(
+            FLAGS.model_dir, FLAGS.metrics, FLAGS.representation, FLAGS.overwrite, FLAGS.gin_bindings
+        )
+        print(format_summary(all_results))
+
+    common.run_reporting_errors("tfdis_evaluate", run_and_print)
+
+
+def run() -> None:
+    flags.mark_flag_as_required("model_dir")
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

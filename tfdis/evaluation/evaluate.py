@@ -1,0 +1,102 @@
+"""Evaluation: one metric on one postprocessed representation (dlib's evaluate step).
+
+`evaluate(model_dir, output_dir)` is bound by gin as `evaluation.*` (`evaluation.evaluation_fn =
+@mig`, `evaluation.random_seed`). The metric is called with the ground-truth data of the training
+run (unless `dataset.name` is bound), a fresh `np.random.RandomState(random_seed)`, and either a
+`representation_function` or, for metrics that take one, a `posterior_encoder`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+import uuid
+from collections.abc import Callable
+
+import gin
+import numpy as np
+from absl import logging
+
+from tfdis.data.named_data import get_named_ground_truth_data
+from tfdis.evaluation.saved_model_functions import SavedModelPosterior, load_representation_function
+from tfdis.utils import gin_utils, layout, results
+
+
+def training_dataset_name(model_dir: str) -> str:
+    """The `dataset.name` recorded by the training step in `model_dir/results`."""
+    path = os.path.join(layout.results_dir(model_dir), "json", "train_config.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"{path} is missing: {model_dir} is not a trained or postprocessed tfdis run."
+        )
+    name = results.read_json(path).get("dataset.name")
+    if not name:
+        raise ValueError(f"{path} records no dataset.name; bind dataset.name for evaluation.")
+    return name
+
+
+@gin.configurable("evaluation", denylist=["model_dir", "output_dir"])
+def evaluate(
+    model_dir: str,
+    output_dir: str,
+    evaluation_fn: Callable[..., dict] = gin.REQUIRED,
+    random_seed: int = gin.REQUIRED,
+    name: str = "",
+) -> dict:
+    """Scores the postprocessed model in `model_dir` with `evaluation_fn`, writing `output_dir`.
+
+    Args:
+        model_dir: a postprocessed directory (holds `saved_model/` with `representation`).
+        output_dir: where the metric's results go.
+        evaluation_fn: the metric (gin: `evaluation.evaluation_fn = @mig`).
+        random_seed: seed of the metric's `np.random.RandomState`.
+        name: label recorded in the results.
+
+    Returns:
+        The metric's results plus `elapsed_time` and `uuid`.
+    """
+    del name
+    start = time.time()
+    dataset_name = gin_utils.query("dataset.name")
+    if dataset_name in (None, "auto"):
+        dataset_name = training_dataset_name(model_dir)
+    ground_truth_data = get_named_ground_truth_data(name=dataset_name)
+    saved_model = layout.saved_model_dir(model_dir)
+    if not os.path.isdir(saved_model):
+        raise FileNotFoundError(f"no postprocessed SavedModel at {saved_model}; run tfdis_postprocess.")
+    parameters = inspect.signature(evaluation_fn).parameters
+    kwargs = {
+        "ground_truth_data": ground_truth_data,
+        "random_state": np.random.RandomState(random_seed),
+        "artifact_dir": os.path.join(output_dir, "artifacts"),
+    }
+    if "posterior_encoder" in parameters:
+        kwargs["posterior_encoder"] = SavedModelPosterior(saved_model)
+    else:
+        kwargs["representation_function"] = load_representation_function(saved_model)
+    metric_results = dict(evaluation_fn(**kwargs))
+    metric_results.update(elapsed_time=time.time() - start, uuid=str(uuid.uuid4()))
+    result_dir = layout.results_dir(output_dir)
+    results.save_gin_config(result_dir, "evaluation", gin_utils.operative_config())
+    results.update_result_directory(
+        result_dir, "evaluation", metric_results, previous_result_dir=layout.results_dir(model_dir)
+    )
+    logging.info("%s: %s", getattr(evaluation_fn, "__name__", "metric"), metric_results)
+    return metric_results
+
+
+def evaluate_with_gin(
+    model_dir: str,
+    output_dir: str,
+    overwrite: bool = False,
+    gin_config_files: list[str] | tuple[str, ...] = (),
+    gin_bindings: list[str] | tuple[str, ...] = (),
+) -> dict:
+    """Parses gin, refuses an existing `output_dir` unless `overwrite`, and evaluates."""
+    gin_utils.parse_config(gin_config_files, gin_bindings)
+    try:
+        results.ensure_fresh_directory(output_dir, overwrite, "Evaluation output")
+        return evaluate(model_dir, output_dir)
+    finally:
+        gin.clear_config()

@@ -1,0 +1,68 @@
+"""Numpy functions over exported SavedModels, the only thing metrics see of a model.
+
+Metrics consume SavedModels, never Python model objects (SPEC section 1): a
+`representation_function` maps numpy observations `(B, H, W, C)` to codes `(B, d)`, and a
+`SavedModelPosterior` gives the posterior (`encode`, `sample`) and reconstructions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import tensorflow as tf
+
+
+def _batched(fn: Callable[[tf.Tensor], dict], observations: np.ndarray, batch_size: int) -> dict:
+    """Applies a signature-like `fn` over `observations` in batches, concatenating outputs."""
+    observations = np.asarray(observations, dtype=np.float32)
+    outputs: dict[str, list[np.ndarray]] = {}
+    for start in range(0, len(observations), batch_size):
+        for key, value in fn(tf.constant(observations[start : start + batch_size])).items():
+            outputs.setdefault(key, []).append(value.numpy())
+    return {key: np.concatenate(parts, axis=0) for key, parts in outputs.items()}
+
+
+def load_representation_function(
+    saved_model_dir: str, batch_size: int = 1024
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The `representation` signature of a postprocessed SavedModel as a numpy function."""
+    module = tf.saved_model.load(saved_model_dir)
+
+    def representation_function(observations: np.ndarray) -> np.ndarray:
+        return _batched(module.representation, observations, batch_size)["representation"]
+
+    representation_function.module = module  # keeps the loaded graph alive
+    return representation_function
+
+
+class SavedModelPosterior:
+    """The posterior of an exported model (tfdis's `PosteriorEncoder` protocol).
+
+    Args:
+        saved_model_dir: a trained or postprocessed SavedModel with `encode`, `sample_latent`
+            and `reconstruct` signatures.
+        batch_size: observations per call into the SavedModel.
+    """
+
+    def __init__(self, saved_model_dir: str, batch_size: int = 1024):
+        self.module = tf.saved_model.load(saved_model_dir)
+        self.batch_size = batch_size
+
+    def encode(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior means and log-variances, each `(B, d)`."""
+        out = _batched(self.module.encode, observations, self.batch_size)
+        return out["mean"], out["logvar"]
+
+    def sample(self, observations: np.ndarray, seed: int) -> np.ndarray:
+        """A posterior sample `(B, d)`, deterministic given `seed`."""
+        seed_tensor = tf.constant(int(seed) % 2**31, tf.int32)
+        return _batched(
+            lambda images: self.module.sample_latent(images, seed_tensor),
+            observations,
+            self.batch_size,
+        )["latents"]
+
+    def reconstruct(self, observations: np.ndarray) -> np.ndarray:
+        """Reconstructions `(B, H, W, C)` in [0, 1] from the posterior mean."""
+        return _batched(self.module.reconstruct, observations, self.batch_size)["images"]

@@ -1,0 +1,170 @@
+"""The base Gaussian VAE and beta-VAE (SPEC section 7).
+
+`BaseVAE` owns the encoder, decoder, posterior and the custom `train_step`; a model differs from
+it by one small hook, `regularizer(kl_loss, posterior, z_sampled, step)`, as in dlib. The loss is
+`mean reconstruction + regularizer`; the logged `elbo` is dlib's: reconstruction + KL, the
+negative ELBO in nats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import gin
+import keras
+import tensorflow as tf
+
+from tfdis.models import architectures, losses
+from tfdis.posteriors import FactorizedGaussian, make_gaussian_posterior
+
+COMMON_METRICS = ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo")
+
+
+class BaseVAE(keras.Model):
+    """Gaussian VAE with a regularizer hook and a `GradientTape` train step.
+
+    Subclasses override `regularizer` and may list further logged scalars in `extra_metrics`,
+    recorded from the hook with `self.log_scalar(name, value)`.
+
+    Args:
+        name: Keras model name.
+    """
+
+    extra_metrics: Sequence[str] = ()
+
+    def __init__(self, name: str | None = None):
+        super().__init__(name=name)
+        self.encoder: keras.Model | None = None
+        self.decoder: keras.Model | None = None
+        self.noise_seed = 0
+        self.posterior_correlation = 0.0
+        self.trackers = {
+            metric: keras.metrics.Mean(name=metric)
+            for metric in (*COMMON_METRICS, *self.extra_metrics)
+        }
+
+    # --- construction -------------------------------------------------------------------------
+
+    def build_networks(self, observation_shape: Sequence[int], noise_seed: int = 0) -> None:
+        """Creates encoder and decoder (gin scopes `encoder`, `decoder`) for `observation_shape`.
+
+        Also fixes the gin-chosen posterior (`posterior.correlation`) so exported functions do
+        not depend on gin.
+        """
+        self.observation_shape = tuple(int(s) for s in observation_shape)
+        self.encoder = architectures.make_gaussian_encoder(self.observation_shape)
+        self.num_latent = int(self.encoder.outputs[0].shape[-1])
+        self.decoder = architectures.make_decoder(self.num_latent, self.observation_shape)
+        self.noise_seed = int(noise_seed)
+        probe = make_gaussian_posterior(tf.zeros((1, self.num_latent)), tf.zeros((1, self.num_latent)))
+        self.posterior_correlation = float(getattr(probe, "correlation", 0.0))
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return list(self.trackers.values())
+
+    # --- the model ------------------------------------------------------------------------------
+
+    def posterior(self, observations: tf.Tensor, training: bool = False) -> FactorizedGaussian:
+        """q(z|x) for observations `[B, H, W, C]`."""
+        mean, logvar = self.encoder(observations, training=training)
+        return make_gaussian_posterior(mean, logvar, correlation=self.posterior_correlation)
+
+    def call(self, observations: tf.Tensor, training: bool = False) -> tf.Tensor:
+        """Reconstruction logits `[B, H, W, C]` from the posterior mean."""
+        return self.decoder(self.posterior(observations, training).mean, training=training)
+
+    def regularizer(
+        self,
+        kl_loss: tf.Tensor,
+        posterior: FactorizedGaussian,
+        z_sampled: tf.Tensor,
+        step: tf.Tensor,
+    ) -> tf.Tensor:
+        """The model's regularizer (scalar), added to the mean reconstruction loss.
+
+        Args:
+            kl_loss: batch-mean KL(q(z|x) || p(z)), scalar.
+            posterior: q(z|x) for the batch (means and log-variances `[B, d]`).
+            z_sampled: the reparameterized sample `[B, d]`.
+            step: the optimizer step (int64 scalar), for schedules.
+        """
+        return kl_loss
+
+    def log_scalar(self, name: str, value: tf.Tensor) -> None:
+        """Records a model-specific scalar listed in `extra_metrics` for TensorBoard and logs."""
+        self.trackers[name].update_state(value)
+
+    def noise_seed_for_step(self, step: tf.Tensor) -> tf.Tensor:
+        """Stateless seed `[2]` of step `step`: resumed runs draw the same noise."""
+        return tf.stack([tf.constant(self.noise_seed, tf.int64), tf.cast(step, tf.int64)])
+
+    def compute_loss_terms(
+        self, observations: tf.Tensor, seed: tf.Tensor, step: tf.Tensor, training: bool
+    ) -> dict[str, tf.Tensor]:
+        """Scalar loss terms of a batch: loss, reconstruction_loss, kl_loss, regularizer, elbo."""
+        posterior = self.posterior(observations, training=training)
+        z_sampled = posterior.sample(seed)
+        logits = self.decoder(z_sampled, training=training)
+        reconstruction = tf.reduce_mean(losses.make_reconstruction_loss(observations, logits))
+        kl_loss = tf.reduce_mean(posterior.kl_to_prior())
+        regularizer = self.regularizer(kl_loss, posterior, z_sampled, step)
+        return {
+            "loss": reconstruction + regularizer,
+            "reconstruction_loss": reconstruction,
+            "kl_loss": kl_loss,
+            "regularizer": regularizer,
+            "elbo": reconstruction + kl_loss,
+        }
+
+    def train_step(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
+        """One optimizer step on a batch `[B, H, W, C]`; returns the running means of the metrics.
+
+        A NaN or inf loss raises `tf.errors.InvalidArgumentError` before the weights change.
+        """
+        step = self.optimizer.iterations
+        with tf.GradientTape() as tape:
+            terms = self.compute_loss_terms(
+                observations, self.noise_seed_for_step(step), step, training=True
+            )
+            loss = tf.debugging.check_numerics(terms["loss"], "non-finite training loss")
+        variables = self.encoder.trainable_variables + self.decoder.trainable_variables
+        gradients = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        for name, value in terms.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def test_step(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Loss terms of a batch without updating weights (noise seeded by the step counter)."""
+        step = self.optimizer.iterations
+        terms = self.compute_loss_terms(
+            observations, self.noise_seed_for_step(step), step, training=False
+        )
+        for name, value in terms.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+class BetaVAE(BaseVAE):
+    """beta-VAE (Higgins et al.): regularizer beta * KL; beta = 1 is the VAE (SPEC section 7).
+
+    Args:
+        beta: weight of the KL term (dlib sweep 1, 2, 4, 6, 8, 16).
+    """
+
+    def __init__(self, beta: float = gin.REQUIRED, name: str | None = "beta_vae"):
+        super().__init__(name=name)
+        self.beta = float(beta)
+
+    def regularizer(self, kl_loss, posterior, z_sampled, step):
+        return self.beta * kl_loss
+
+
+@gin.configurable("vae")
+def beta_vae(beta: float = gin.REQUIRED) -> BetaVAE:
+    """gin's `@vae()`: a beta-VAE with weight `beta` (`vae.beta`, dlib's name).
+
+    Gin binds this factory rather than the Keras class, whose constructor gin cannot wrap.
+    """
+    return BetaVAE(beta=beta)

@@ -1,0 +1,1 @@
+"""Postprocessing: representation functions from trained models."""

@@ -1,0 +1,139 @@
+"""Postprocessing: a representation SavedModel from a trained one (dlib's postprocess step).
+
+The output SavedModel is self-contained for evaluation. Signatures:
+- `representation`: images `[B, H, W, C]` -> `representation` `[B, d]` (`mean` or `sampled`).
+- `encode`, `sample_latent`, `reconstruct`: re-exported from the trained model, so metrics that
+  need the posterior or reconstructions (SPEC section 8) read this directory only.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable
+
+import gin
+import tensorflow as tf
+from absl import logging
+
+from tfdis.training.export import save_module_atomically
+from tfdis.utils import gin_utils, layout, results
+
+
+class RepresentationModule(tf.Module):
+    """Wraps a trained SavedModel and adds a `representation` signature.
+
+    Args:
+        trained: the loaded trained SavedModel (`tf.saved_model.load`).
+        representation_fn: maps (trained, images, seed) to codes `[B, d]`.
+        random_seed: initial seed of the stateful counter used by sampled representations.
+    """
+
+    def __init__(self, trained, representation_fn: Callable, random_seed: int):
+        super().__init__(name="tfdis_representation")
+        self.trained = trained
+        self.seed_counter = tf.Variable(int(random_seed), dtype=tf.int32, trainable=False)
+        encode_spec = trained.signatures["encode"].structured_input_signature[1]
+        image_spec = next(iter(encode_spec.values()))
+        self.images_spec = tf.TensorSpec(image_spec.shape, tf.float32)
+        self._representation_fn = representation_fn
+
+        @tf.function(input_signature=[self.images_spec])
+        def representation(images):
+            seed = self.seed_counter.assign_add(1)
+            return {"representation": self._representation_fn(self.trained, images, seed)}
+
+        @tf.function(input_signature=[self.images_spec])
+        def encode(images):
+            return self.trained.encode(images)
+
+        @tf.function(input_signature=[self.images_spec, tf.TensorSpec([], tf.int32)])
+        def sample_latent(images, seed):
+            return self.trained.sample_latent(images, seed)
+
+        @tf.function(input_signature=[self.images_spec])
+        def reconstruct(images):
+            return self.trained.reconstruct(images)
+
+        self.representation = representation
+        self.encode = encode
+        self.sample_latent = sample_latent
+        self.reconstruct = reconstruct
+
+    def signatures(self) -> dict:
+        return {
+            name: getattr(self, name).get_concrete_function()
+            for name in ("representation", "encode", "sample_latent", "reconstruct")
+        }
+
+
+@gin.configurable("mean_representation", allowlist=[])
+def mean_representation(trained, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """The posterior mean as the representation (dlib's default)."""
+    del seed
+    return trained.encode(images)["mean"]
+
+
+@gin.configurable("sampled_representation", allowlist=[])
+def sampled_representation(trained, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """A posterior sample as the representation (correlated noise included)."""
+    return trained.sample_latent(images, seed)["latents"]
+
+
+@gin.configurable("postprocess", denylist=["model_dir", "output_dir"])
+def postprocess(
+    model_dir: str,
+    output_dir: str,
+    postprocess_fn: Callable = gin.REQUIRED,
+    random_seed: int = gin.REQUIRED,
+    name: str = "",
+) -> dict:
+    """Writes the representation SavedModel of the trained run `model_dir` to `output_dir`.
+
+    Args:
+        model_dir: a finished training run (holds `saved_model/` and `results/`).
+        output_dir: where to write (`<model_dir>/postprocessed/<name>` by the CLI).
+        postprocess_fn: `@mean_representation` or `@sampled_representation`.
+        random_seed: seed of sampled representations.
+        name: label recorded in the results.
+    """
+    del name
+    start = time.time()
+    trained_dir = layout.saved_model_dir(model_dir)
+    if not os.path.isdir(trained_dir):
+        raise FileNotFoundError(
+            f"no exported model at {trained_dir}: train first (tfdis_train --model_dir={model_dir})."
+        )
+    trained = tf.saved_model.load(trained_dir)
+    module = RepresentationModule(trained, postprocess_fn, random_seed)
+    save_module_atomically(
+        module,
+        module.signatures(),
+        layout.saved_model_dir(output_dir),
+        metadata={"postprocess_fn": postprocess_fn.__name__, "trained_model": os.path.abspath(trained_dir)},
+    )
+    result_dir = layout.results_dir(output_dir)
+    results.save_gin_config(result_dir, "postprocess", gin_utils.operative_config())
+    outputs = {"elapsed_time": time.time() - start, "uuid": str(uuid.uuid4())}
+    results.update_result_directory(
+        result_dir, "postprocess", outputs, previous_result_dir=layout.results_dir(model_dir)
+    )
+    logging.info("Wrote the %s representation to %s.", postprocess_fn.__name__, output_dir)
+    return outputs
+
+
+def postprocess_with_gin(
+    model_dir: str,
+    output_dir: str,
+    overwrite: bool = False,
+    gin_config_files: list[str] | tuple[str, ...] = (),
+    gin_bindings: list[str] | tuple[str, ...] = (),
+) -> dict:
+    """Parses gin, refuses an existing `output_dir` unless `overwrite`, and postprocesses."""
+    gin_utils.parse_config(gin_config_files, gin_bindings)
+    try:
+        results.ensure_fresh_directory(output_dir, overwrite, "Postprocessing output")
+        return postprocess(model_dir, output_dir)
+    finally:
+        gin.clear_config()

@@ -1,0 +1,119 @@
+"""SavedModel export of a trained VAE (SPEC section 1).
+
+The exported `tf.Module` holds the Keras encoder and decoder and exposes signatures that reload
+in a process that never imports tfdis or Keras:
+
+- `encode`: images `[B, H, W, C]` -> `mean`, `logvar` `[B, d]`.
+- `decode`: latents `[B, d]` -> `images` `[B, H, W, C]` in [0, 1].
+- `reconstruct`: images -> `images`, the decoded posterior mean.
+- `sample`: `num_samples` (int32 scalar), `seed` (int32 scalar) -> `images` from the prior.
+- `sample_latent`: images, `seed` -> `latents`, a posterior sample (correlated noise included).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+
+from tfdis.models.vae import BaseVAE
+from tfdis.posteriors import make_gaussian_posterior
+
+METADATA_FILE = "tfdis_model.json"
+
+
+class VAEExportModule(tf.Module):
+    """The serving module of a Gaussian VAE.
+
+    Args:
+        model: a trained `BaseVAE` with built networks.
+    """
+
+    def __init__(self, model: BaseVAE):
+        super().__init__(name="tfdis_vae")
+        self.encoder = model.encoder
+        self.decoder = model.decoder
+        self.correlation = model.posterior_correlation
+        shape = [None, *model.observation_shape]
+        d = model.num_latent
+        self.encode = tf.function(self._encode, input_signature=[tf.TensorSpec(shape, tf.float32)])
+        self.decode = tf.function(self._decode, input_signature=[tf.TensorSpec([None, d], tf.float32)])
+        self.reconstruct = tf.function(
+            self._reconstruct, input_signature=[tf.TensorSpec(shape, tf.float32)]
+        )
+        self.sample = tf.function(
+            self._sample,
+            input_signature=[tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32)],
+        )
+        self.sample_latent = tf.function(
+            self._sample_latent,
+            input_signature=[tf.TensorSpec(shape, tf.float32), tf.TensorSpec([], tf.int32)],
+        )
+        self._num_latent = d
+
+    def _encode(self, images):
+        mean, logvar = self.encoder(images, training=False)
+        return {"mean": mean, "logvar": logvar}
+
+    def _decode(self, latents):
+        return {"images": tf.sigmoid(tf.cast(self.decoder(latents, training=False), tf.float32))}
+
+    def _reconstruct(self, images):
+        return self._decode(self._encode(images)["mean"])
+
+    def _sample(self, num_samples, seed):
+        latents = tf.random.stateless_normal(
+            tf.stack([num_samples, self._num_latent]), seed=tf.stack([seed, 0])
+        )
+        return self._decode(latents)
+
+    def _sample_latent(self, images, seed):
+        encoded = self._encode(images)
+        posterior = make_gaussian_posterior(encoded["mean"], encoded["logvar"], self.correlation)
+        return {"latents": posterior.sample(tf.stack([seed, 1]))}
+
+    def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
+        return {
+            name: getattr(self, name).get_concrete_function()
+            for name in ("encode", "decode", "reconstruct", "sample", "sample_latent")
+        }
+
+
+def save_module_atomically(
+    module: tf.Module,
+    signatures: dict,
+    export_dir: str,
+    metadata: dict | None = None,
+) -> None:
+    """Saves a SavedModel to a sibling temporary directory, then renames it into place."""
+    parent = os.path.dirname(os.path.abspath(export_dir))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-export-")
+    try:
+        tf.saved_model.save(module, tmp, signatures=signatures)
+        if metadata is not None:
+            with open(os.path.join(tmp, METADATA_FILE), "w") as f:
+                json.dump(metadata, f, indent=2, sort_keys=True)
+        if os.path.exists(export_dir):
+            shutil.rmtree(export_dir)
+        os.replace(tmp, export_dir)
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp)
+
+
+def export_vae(model: BaseVAE, export_dir: str, metadata: dict | None = None) -> None:
+    """Exports `model` as a SavedModel with the signatures listed in this module's docstring."""
+    module = VAEExportModule(model)
+    info = {
+        "model_class": type(model).__name__,
+        "num_latent": model.num_latent,
+        "observation_shape": list(model.observation_shape),
+        "posterior_correlation": model.posterior_correlation,
+        "signatures": sorted(module.signatures()),
+    }
+    info.update(metadata or {})
+    save_module_atomically(module, module.signatures(), export_dir, info)

@@ -1,0 +1,46 @@
+"""Gin-configurable optimizers with dlib's names (`vae_optimizer.optimizer_fn = @AdamOptimizer`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gin
+import keras
+
+
+@gin.configurable("AdamOptimizer")
+def adam_optimizer(
+    learning_rate: float = 1e-4,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    epsilon: float = 1e-8,
+    weight_decay: float | None = None,
+) -> keras.optimizers.Optimizer:
+    """Adam with TF1's argument names, so dlib configs carry over; `weight_decay` gives AdamW."""
+    if weight_decay:
+        return keras.optimizers.AdamW(
+            learning_rate=learning_rate,
+            beta_1=beta1,
+            beta_2=beta2,
+            epsilon=epsilon,
+            weight_decay=weight_decay,
+        )
+    return keras.optimizers.Adam(
+        learning_rate=learning_rate, beta_1=beta1, beta_2=beta2, epsilon=epsilon
+    )
+
+
+@gin.configurable("vae_optimizer")
+def make_vae_optimizer(
+    optimizer_fn: Callable[[], keras.optimizers.Optimizer] = adam_optimizer,
+) -> keras.optimizers.Optimizer:
+    """The optimizer of the VAE's encoder and decoder."""
+    return optimizer_fn()
+
+
+@gin.configurable("discriminator_optimizer")
+def make_discriminator_optimizer(
+    optimizer_fn: Callable[[], keras.optimizers.Optimizer] = adam_optimizer,
+) -> keras.optimizers.Optimizer:
+    """The optimizer of a model's discriminator (FactorVAE)."""
+    return optimizer_fn()

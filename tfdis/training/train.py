@@ -1,0 +1,266 @@
+"""Training: `train(model_dir)` bound by gin as `model.*` (dlib's names; SPEC section 1).
+
+A run writes checkpoints, TensorBoard scalars and images, progress logs, the exported SavedModel
+and dlib's results files into `model_dir` (layout in `tfdis.utils.layout`). An unfinished run in
+`model_dir` resumes from its last checkpoint with the same configuration; a finished one is
+refused unless `overwrite`. A NaN or inf loss stops the run, keeps the last good checkpoint and
+names the step.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+
+import gin
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from tfdis.data import pipeline
+from tfdis.data.named_data import get_named_ground_truth_data
+from tfdis.models.vae import BaseVAE
+from tfdis.training import export, optimizers
+from tfdis.training.progress import ProgressLogger, format_duration
+from tfdis.utils import gin_utils, layout, results
+
+RUN_CONFIG_FILE = "run_config.gin"
+# Bindings that may change between an interrupted run and its resumption.
+RESUMABLE_CHANGES = ("model.training_steps",)
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or inf; the message names the step and the checkpoint kept."""
+
+    def __init__(self, step: int, checkpoint_step: int, checkpoint_dir: str):
+        self.step = step
+        self.checkpoint_step = checkpoint_step
+        super().__init__(
+            f"Training stopped: the loss became NaN or inf at step {step}. The last good "
+            f"checkpoint (step {checkpoint_step}) is kept in {checkpoint_dir}. Fix the cause "
+            "(e.g. a lower learning rate) and rerun the same command to resume from it, or pass "
+            "--overwrite to start over."
+        )
+
+
+def _config_for_resume_check(config: str) -> str:
+    return "\n".join(
+        line for line in config.splitlines() if not line.strip().startswith(RESUMABLE_CHANGES)
+    )
+
+
+def prepare_model_dir(model_dir: str, overwrite: bool) -> None:
+    """Applies the run-directory policy before anything is written.
+
+    A finished run (train results present) is refused without `overwrite`; an unfinished run is
+    resumed only if its recorded gin configuration equals the current one (up to
+    `model.training_steps`); `overwrite` deletes the directory first.
+
+    Raises:
+        FileExistsError: `model_dir` holds a finished run, or an unfinished run of another
+            configuration, and `overwrite` is False.
+    """
+    if overwrite and os.path.exists(model_dir):
+        shutil.rmtree(model_dir)
+    if not os.path.isdir(model_dir) or not os.listdir(model_dir):
+        return
+    finished = os.path.exists(os.path.join(layout.results_dir(model_dir), "aggregate", "train.json"))
+    if finished:
+        raise FileExistsError(
+            f"model_dir {model_dir} already holds a finished training run; pass --overwrite to "
+            "replace it (or choose another --model_dir)."
+        )
+    recorded_path = os.path.join(layout.checkpoint_dir(model_dir), RUN_CONFIG_FILE)
+    if not os.path.exists(recorded_path):
+        raise FileExistsError(
+            f"model_dir {model_dir} exists and is not a tfdis run; pass --overwrite to replace "
+            "it (or choose another --model_dir)."
+        )
+    with open(recorded_path) as f:
+        recorded = f.read()
+    if _config_for_resume_check(recorded) != _config_for_resume_check(gin.config_str()):
+        raise FileExistsError(
+            f"model_dir {model_dir} holds an unfinished run with a different gin configuration "
+            f"(recorded in {recorded_path}); rerun with that configuration to resume it, or pass "
+            "--overwrite to start over."
+        )
+
+
+def _image_grid(observations: np.ndarray, reconstructions: np.ndarray) -> np.ndarray:
+    """Pairs inputs and reconstructions side by side: `[B, H, 2W, C]`."""
+    return np.concatenate([observations, reconstructions], axis=2)
+
+
+@gin.configurable("model", denylist=["model_dir"])
+def train(
+    model_dir: str,
+    model: BaseVAE = gin.REQUIRED,
+    training_steps: int = gin.REQUIRED,
+    random_seed: int = gin.REQUIRED,
+    batch_size: int = gin.REQUIRED,
+    eval_steps: int = 1000,
+    name: str = "",
+    model_num: int | None = None,
+    checkpoint_every_steps: int = 1000,
+    summary_every_steps: int = 100,
+    image_summary_every_steps: int = 1000,
+    log_every_seconds: float = 10.0,
+    max_checkpoints_to_keep: int = 3,
+) -> dict:
+    """Trains `model` on the gin-chosen dataset and exports it (call through `train_with_gin`).
+
+    Args:
+        model_dir: the run directory.
+        model: the model instance (gin: `model.model = @vae()`).
+        training_steps: total optimizer steps.
+        random_seed: seeds weights, data and noise.
+        batch_size: observations per step.
+        eval_steps: batches averaged for the final `train_results` (dlib's eval_steps).
+        name, model_num: free-form labels copied to the results (dlib).
+        checkpoint_every_steps: checkpoint interval; the last step is always saved.
+        summary_every_steps: TensorBoard scalar interval.
+        image_summary_every_steps: TensorBoard image interval (inputs beside reconstructions).
+        log_every_seconds: progress line interval.
+        max_checkpoints_to_keep: checkpoints kept by the CheckpointManager.
+
+    Returns:
+        The train results dict (eval loss terms, elapsed_time, uuid, ...).
+    """
+    del name, model_num  # recorded through the operative gin config
+    if training_steps < 1 or batch_size < 1:
+        raise ValueError(
+            f"model.training_steps and model.batch_size must be positive, got {training_steps}, "
+            f"{batch_size}"
+        )
+    start_time = time.time()
+    data = get_named_ground_truth_data()
+    keras.utils.set_random_seed(random_seed)
+    model.build_networks(data.observation_shape, noise_seed=random_seed)
+    optimizer = optimizers.make_vae_optimizer()
+    model.compile(optimizer=optimizer)
+    optimizer.build(model.encoder.trainable_variables + model.decoder.trainable_variables)
+
+    checkpoint_dir = layout.checkpoint_dir(model_dir)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    manager = tf.train.CheckpointManager(
+        checkpoint, checkpoint_dir, max_to_keep=max_checkpoints_to_keep, step_counter=optimizer.iterations
+    )
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        logging.info("Resuming from %s (step %d).", manager.latest_checkpoint, int(optimizer.iterations))
+    else:
+        results.atomic_write_text(os.path.join(checkpoint_dir, RUN_CONFIG_FILE), gin.config_str())
+    start_step = int(optimizer.iterations)
+    if start_step > training_steps:
+        raise ValueError(
+            f"the checkpoint in {checkpoint_dir} is at step {start_step}, past "
+            f"model.training_steps={training_steps}"
+        )
+
+    train_fn = tf.function(model.train_step)
+    writer = tf.summary.create_file_writer(os.path.join(layout.tensorboard_dir(model_dir), "train"))
+    preview = pipeline.sample_batch(data, 8, random_seed, 0, pipeline.EVAL_STREAM)
+    dataset = pipeline.make_dataset(
+        data, batch_size, random_seed, start_index=start_step, num_batches=training_steps - start_step
+    )
+    progress = ProgressLogger(start_step, training_steps, batch_size, log_every_seconds)
+    last_saved = start_step
+    logging.info(
+        "Training %s for %d steps (batch %d) from step %d in %s.",
+        type(model).__name__,
+        training_steps,
+        batch_size,
+        start_step,
+        model_dir,
+    )
+    summary_time, summary_step = time.perf_counter(), start_step
+    with writer.as_default():
+        for step, batch in enumerate(dataset, start=start_step + 1):
+            try:
+                logs = train_fn(batch)
+            except tf.errors.InvalidArgumentError as error:
+                if "non-finite training loss" not in str(error):
+                    raise
+                # The failing update was not applied: the weights are those of step - 1.
+                if step - 1 > last_saved:
+                    manager.save(checkpoint_number=step - 1)
+                    last_saved = step - 1
+                raise NonFiniteLossError(step, last_saved, checkpoint_dir) from None
+            if step % summary_every_steps == 0 or step == training_steps:
+                now = time.perf_counter()
+                for key, value in logs.items():
+                    tf.summary.scalar(key, value, step=step)
+                tf.summary.scalar("steps_per_sec", (step - summary_step) / (now - summary_time), step=step)
+                summary_time, summary_step = now, step
+                for tracker in model.metrics:
+                    tracker.reset_state()
+            if step % image_summary_every_steps == 0 or step == training_steps:
+                reconstructions = tf.sigmoid(model(preview)).numpy()
+                tf.summary.image(
+                    "inputs_vs_reconstructions", _image_grid(preview, reconstructions), step=step, max_outputs=8
+                )
+            if step % checkpoint_every_steps == 0 or step == training_steps:
+                manager.save(checkpoint_number=step)
+                last_saved = step
+            progress.maybe_log(step, {k: float(v) for k, v in logs.items()})
+    writer.flush()
+
+    eval_results = evaluate_loss_terms(model, data, batch_size, random_seed, eval_steps)
+    export.export_vae(
+        model,
+        layout.saved_model_dir(model_dir),
+        metadata={"dataset": gin_utils.query("dataset.name"), "random_seed": random_seed},
+    )
+    train_results = dict(eval_results)
+    train_results.update(
+        global_step=int(optimizer.iterations),
+        elapsed_time=time.time() - start_time,
+        uuid=str(uuid.uuid4()),
+    )
+    result_dir = layout.results_dir(model_dir)
+    results.save_gin_config(result_dir, "train", gin_utils.operative_config())
+    results.update_result_directory(result_dir, "train", train_results)
+    logging.info(
+        "Finished training in %s: %s",
+        format_duration(train_results["elapsed_time"]),
+        {k: round(v, 4) for k, v in eval_results.items()},
+    )
+    return train_results
+
+
+def evaluate_loss_terms(
+    model: BaseVAE, data, batch_size: int, random_seed: int, eval_steps: int
+) -> dict[str, float]:
+    """Means of the model's logged terms over `eval_steps` held-out batches (dlib's eval)."""
+    for tracker in model.metrics:
+        tracker.reset_state()
+    test_fn = tf.function(model.test_step)
+    logs: dict[str, tf.Tensor] = {}
+    dataset = pipeline.make_dataset(
+        data, batch_size, random_seed, num_batches=max(1, eval_steps), purpose=pipeline.EVAL_STREAM
+    )
+    for batch in dataset:
+        logs = test_fn(batch)
+    values = {key: float(value) for key, value in logs.items()}
+    for tracker in model.metrics:
+        tracker.reset_state()
+    return values
+
+
+def train_with_gin(
+    model_dir: str,
+    overwrite: bool = False,
+    gin_config_files: list[str] | tuple[str, ...] = (),
+    gin_bindings: list[str] | tuple[str, ...] = (),
+) -> dict:
+    """Parses gin, applies the run-directory policy and trains (the `tfdis_train` entry point)."""
+    gin_utils.parse_config(gin_config_files, gin_bindings)
+    prepare_model_dir(model_dir, overwrite)
+    os.makedirs(model_dir, exist_ok=True)
+    try:
+        return train(model_dir)
+    finally:
+        gin.clear_config()
