@@ -36,6 +36,9 @@ class VAEExportModule(tf.Module):
         super().__init__(name="tfdis_vae")
         self.encoder = model.encoder
         self.decoder = model.decoder
+        # Track the raw tf.Variables too: without this, TF1-style loaders (saved_model_cli run,
+        # TF Serving) cannot find the Keras 3 variables the signatures read.
+        self.tf_variables = [v.value for v in model.encoder.variables + model.decoder.variables]
         self.correlation = model.posterior_correlation
         shape = [None, *model.observation_shape]
         d = model.num_latent
