@@ -1,4 +1,4 @@
-"""Shared test fixtures: a tiny 64x64 ground-truth dataset and gin hygiene."""
+"""Shared test setup: quiet TF logs, the tiny `test_squares` dataset, gin hygiene."""
 
 from __future__ import annotations
 
@@ -7,60 +7,12 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import gin
-import numpy as np
 import pytest
 
-from tfdis.data.ground_truth_data import FactorGrid, GroundTruthData
 from tfdis.data.named_data import register_dataset
-
-
-class TinySquares(GroundTruthData):
-    """White squares on black, 64x64x1: factors x position (4), y position (4), size (2)."""
-
-    factor_sizes = (4, 4, 2)
-
-    @property
-    def num_factors(self) -> int:
-        return 3
-
-    @property
-    def factors_num_values(self) -> list[int]:
-        return list(self.factor_sizes)
-
-    @property
-    def observation_shape(self) -> list[int]:
-        return [64, 64, 1]
-
-    def sample_factors(self, num, random_state):
-        return FactorGrid(self.factor_sizes).sample_factors(num, random_state)
-
-    def sample_observations_from_factors(self, factors, random_state):
-        images = np.zeros((len(factors), 64, 64, 1), np.float32)
-        for i, (x, y, s) in enumerate(factors):
-            side = 8 + 8 * s
-            top, left = 4 + 12 * y, 4 + 12 * x
-            images[i, top : top + side, left : left + side] = 1.0
-        return images
-
+from tfdis.testing import TinySquares
 
 register_dataset("test_squares", TinySquares)
-
-TINY_TRAINING_BINDINGS = [
-    "dataset.name = 'test_squares'",
-    "model.model = @vae()",
-    "vae.beta = 1.",
-    "model.batch_size = 8",
-    "model.training_steps = 4",
-    "model.random_seed = 0",
-    "model.eval_steps = 2",
-    "model.checkpoint_every_steps = 2",
-    "model.summary_every_steps = 2",
-    "model.image_summary_every_steps = 2",
-    "encoder.num_latent = 3",
-    "encoder.encoder_fn = @conv_encoder",
-    "decoder.decoder_fn = @deconv_decoder",
-    "AdamOptimizer.learning_rate = 0.001",
-]
 
 
 @pytest.fixture(autouse=True)

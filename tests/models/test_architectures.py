@@ -46,9 +46,7 @@ def test_chen_mlp_shapes_and_parameters():
     encoder = architectures.fc_encoder(input_shape=(64, 64, 1), num_latent=10)
     decoder = architectures.fc_decoder(num_latent=10, output_shape=(64, 64, 1))
     assert _count(encoder) == (4096 * 1200 + 1200) + (1200 * 1200 + 1200) + 2 * (1200 * 10 + 10)
-    assert _count(decoder) == (
-        (10 * 1200 + 1200) + 2 * (1200 * 1200 + 1200) + (1200 * 4096 + 4096)
-    )
+    assert _count(decoder) == ((10 * 1200 + 1200) + 2 * (1200 * 1200 + 1200) + (1200 * 4096 + 4096))
     assert decoder(np.zeros((3, 10), np.float32)).shape == (3, 64, 64, 1)
 
 
@@ -61,7 +59,9 @@ def test_cascade_conv_handles_32_and_64(side):
     # sigma = softplus(raw) is returned as logvar = 2 log sigma, so sigma is positive and finite.
     assert np.isfinite(logvar.numpy()).all()
     assert decoder(np.zeros((4, 6), np.float32)).shape == (4, side, side, 1)
-    num_convs = sum("conv2d" in layer.name and "transpose" not in layer.name for layer in encoder.layers)
+    num_convs = sum(
+        "conv2d" in layer.name and "transpose" not in layer.name for layer in encoder.layers
+    )
     assert num_convs == (4 if side == 64 else 3)
 
 

@@ -29,8 +29,12 @@ def test_loss_terms_of_beta_vae():
     x = tf.constant((np.random.RandomState(0).rand(6, 64, 64, 1) > 0.7).astype(np.float32))
     terms = model.compute_loss_terms(x, tf.constant([1, 2]), tf.constant(0), training=False)
     np.testing.assert_allclose(terms["regularizer"], 4.0 * terms["kl_loss"], rtol=1e-6)
-    np.testing.assert_allclose(terms["loss"], terms["reconstruction_loss"] + terms["regularizer"], rtol=1e-6)
-    np.testing.assert_allclose(terms["elbo"], terms["reconstruction_loss"] + terms["kl_loss"], rtol=1e-6)
+    np.testing.assert_allclose(
+        terms["loss"], terms["reconstruction_loss"] + terms["regularizer"], rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        terms["elbo"], terms["reconstruction_loss"] + terms["kl_loss"], rtol=1e-6
+    )
     mean, logvar = model.encoder(x)
     kl = 0.5 * np.sum(mean**2 + np.exp(logvar) - logvar - 1, axis=1)
     np.testing.assert_allclose(terms["kl_loss"], kl.mean(), rtol=1e-4, atol=1e-7)

@@ -11,10 +11,10 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY_TRAINING_BINDINGS, TinySquares
 
 from tfdis.data import pipeline
 from tfdis.data.named_data import register_dataset
+from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquares
 from tfdis.training import progress, train
 from tfdis.utils import layout
 
@@ -81,7 +81,12 @@ def test_saved_model_reloads_in_a_process_without_tfdis(finished_run):
     )
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd="/", check=False
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd="/",
+        check=False,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().endswith("ok")
@@ -223,7 +228,15 @@ def test_unknown_binding_and_dataset_give_clear_errors(tmp_path):
         train.train_with_gin(
             str(tmp_path / "a"), gin_bindings=[*TINY_TRAINING_BINDINGS, "vae.no_such_param = 1"]
         )
-    with pytest.raises(ValueError, match="Unknown dataset name 'no_such_data'.*dsprites_procedural"):
+    with pytest.raises(
+        ValueError, match="Unknown dataset name 'no_such_data'.*dsprites_procedural"
+    ):
         train.train_with_gin(
-            str(tmp_path / "b"), gin_bindings=[*TINY_TRAINING_BINDINGS, "dataset.name = 'no_such_data'"]
+            str(tmp_path / "b"),
+            gin_bindings=[*TINY_TRAINING_BINDINGS, "dataset.name = 'no_such_data'"],
         )
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="gin config 'nope.gin' not found"):
+        train.train_with_gin(str(tmp_path / "m"), gin_config_files=["nope.gin"])

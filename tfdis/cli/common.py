@@ -6,6 +6,7 @@ program with a one-line message and exit status 1 instead of a traceback.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -13,15 +14,21 @@ from collections.abc import Callable
 from absl import flags
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's own INFO lines (checkpoint sharding, SavedModel renames) drown the progress log.
+logging.getLogger("tensorflow").setLevel(logging.WARNING)
 
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("model_dir", None, "The run directory (created by tfdis_train).")
 flags.DEFINE_boolean("overwrite", False, "Replace existing outputs instead of refusing.")
-flags.DEFINE_multi_string("gin_config", [], "Gin config files (paths, or relative to gin_configs/).")
+flags.DEFINE_multi_string(
+    "gin_config", [], "Gin config files (paths, or relative to gin_configs/)."
+)
 flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, e.g. model.training_steps=20.")
 flags.DEFINE_string(
-    "representation", "mean", "Postprocessing: mean or sampled (gin_configs/postprocess/<name>.gin)."
+    "representation",
+    "mean",
+    "Postprocessing: mean or sampled (gin_configs/postprocess/<name>.gin).",
 )
 
 

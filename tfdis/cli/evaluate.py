@@ -30,7 +30,10 @@ def format_summary(all_results: dict[str, dict]) -> str:
             text = f"{value:.4f}" if isinstance(value, float) else str(value)
             rows.append((metric, key, text))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
@@ -73,7 +76,11 @@ def main(argv: list[str]) -> None:
 
     def run_and_print() -> None:
         all_results = evaluate_run(
-            FLAGS.model_dir, FLAGS.metrics, FLAGS.representation, FLAGS.overwrite, FLAGS.gin_bindings
+            FLAGS.model_dir,
+            FLAGS.metrics,
+            FLAGS.representation,
+            FLAGS.overwrite,
+            FLAGS.gin_bindings,
         )
         print(format_summary(all_results))
 

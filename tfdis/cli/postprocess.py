@@ -38,7 +38,11 @@ def main(argv: list[str]) -> None:
     common.run_reporting_errors(
         "tfdis_postprocess",
         lambda: postprocess_run(
-            FLAGS.model_dir, FLAGS.representation, FLAGS.overwrite, FLAGS.gin_config, FLAGS.gin_bindings
+            FLAGS.model_dir,
+            FLAGS.representation,
+            FLAGS.overwrite,
+            FLAGS.gin_config,
+            FLAGS.gin_bindings,
         ),
     )
 

@@ -16,7 +16,9 @@ def main(argv: list[str]) -> None:
 
     common.run_reporting_errors(
         "tfdis_train",
-        lambda: train_with_gin(FLAGS.model_dir, FLAGS.overwrite, FLAGS.gin_config, FLAGS.gin_bindings),
+        lambda: train_with_gin(
+            FLAGS.model_dir, FLAGS.overwrite, FLAGS.gin_config, FLAGS.gin_bindings
+        ),
     )
 
 

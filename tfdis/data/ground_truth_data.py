@@ -94,7 +94,9 @@ class FactorGrid:
                 f"factors must have shape (num, {len(self.factor_sizes)}), got {factors.shape}"
             )
         if np.any(factors < 0) or np.any(factors >= self.factor_sizes):
-            raise ValueError("factor index out of range for factor sizes " f"{list(self.factor_sizes)}")
+            raise ValueError(
+                f"factor index out of range for factor sizes {list(self.factor_sizes)}"
+            )
         return factors @ self.bases
 
     def index_to_features(self, index: np.ndarray) -> np.ndarray:
@@ -131,7 +133,10 @@ class SplitDiscreteStateSpace:
     def sample_latent_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
         """Samples latent factor indices of shape `(num, num_latent_factors)`."""
         return np.stack(
-            [random_state.randint(self.factor_sizes[i], size=num) for i in self.latent_factor_indices],
+            [
+                random_state.randint(self.factor_sizes[i], size=num)
+                for i in self.latent_factor_indices
+            ],
             axis=1,
         ).astype(np.int64)
 

@@ -48,7 +48,9 @@ def get_named_ground_truth_data(name: str = gin.REQUIRED) -> GroundTruthData:
         DatasetNotFoundError: the dataset's files are missing (the message says how to get them).
     """
     if name not in _REGISTRY:
-        raise ValueError(f"Unknown dataset name {name!r}. Known datasets: {', '.join(dataset_names())}.")
+        raise ValueError(
+            f"Unknown dataset name {name!r}. Known datasets: {', '.join(dataset_names())}."
+        )
     target = _REGISTRY[name]
     if callable(target):
         return target()

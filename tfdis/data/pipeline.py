@@ -52,8 +52,10 @@ def make_dataset(
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     stop = None if num_batches is None else start_index + num_batches
-    indices = tf.data.Dataset.counter(start_index) if stop is None else tf.data.Dataset.range(
-        start_index, stop
+    indices = (
+        tf.data.Dataset.counter(start_index)
+        if stop is None
+        else tf.data.Dataset.range(start_index, stop)
     )
     shape = [batch_size, *ground_truth_data.observation_shape]
 

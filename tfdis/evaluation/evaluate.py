@@ -64,7 +64,9 @@ def evaluate(
     ground_truth_data = get_named_ground_truth_data(name=dataset_name)
     saved_model = layout.saved_model_dir(model_dir)
     if not os.path.isdir(saved_model):
-        raise FileNotFoundError(f"no postprocessed SavedModel at {saved_model}; run tfdis_postprocess.")
+        raise FileNotFoundError(
+            f"no postprocessed SavedModel at {saved_model}; run tfdis_postprocess."
+        )
     parameters = inspect.signature(evaluation_fn).parameters
     kwargs = {
         "ground_truth_data": ground_truth_data,

@@ -129,7 +129,9 @@ def cascade_conv_encoder(
     """
     _check_spatial(input_shape, (32, 64), "cascade_conv_encoder")
     if scale_parameterization not in ("softplus", "logvar"):
-        raise ValueError(f"scale_parameterization must be softplus or logvar, got {scale_parameterization!r}")
+        raise ValueError(
+            f"scale_parameterization must be softplus or logvar, got {scale_parameterization!r}"
+        )
     filters = (32, 32, 64, 64) if input_shape[0] == 64 else (32, 32, 64)
     images = keras.Input(shape=tuple(input_shape), name="images")
     h = images
@@ -138,7 +140,9 @@ def cascade_conv_encoder(
     h = layers.Flatten()(h)
     h = layers.Dense(256, activation="relu")(h)
     mean = layers.Dense(num_latent, name="means")(h)
-    raw = layers.Dense(num_latent, name="log_var" if scale_parameterization == "logvar" else "raw_sigma")(h)
+    raw = layers.Dense(
+        num_latent, name="log_var" if scale_parameterization == "logvar" else "raw_sigma"
+    )(h)
     if scale_parameterization == "softplus":
         raw = layers.Lambda(
             lambda r: 2.0 * keras.ops.log(keras.ops.softplus(r) + 1e-8), name="log_var"

@@ -56,7 +56,9 @@ class BaseVAE(keras.Model):
         self.num_latent = int(self.encoder.outputs[0].shape[-1])
         self.decoder = architectures.make_decoder(self.num_latent, self.observation_shape)
         self.noise_seed = int(noise_seed)
-        probe = make_gaussian_posterior(tf.zeros((1, self.num_latent)), tf.zeros((1, self.num_latent)))
+        probe = make_gaussian_posterior(
+            tf.zeros((1, self.num_latent)), tf.zeros((1, self.num_latent))
+        )
         self.posterior_correlation = float(getattr(probe, "correlation", 0.0))
 
     @property
@@ -130,7 +132,7 @@ class BaseVAE(keras.Model):
             loss = tf.debugging.check_numerics(terms["loss"], "non-finite training loss")
         variables = self.encoder.trainable_variables + self.decoder.trainable_variables
         gradients = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
+        self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
         for name, value in terms.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}

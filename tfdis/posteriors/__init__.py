@@ -1,5 +1,6 @@
 """Posterior families q(z|x) (SPEC section 5)."""
 
+from tfdis.posteriors.categorical import RelaxedCategorical, make_relaxed_categorical
 from tfdis.posteriors.gaussian import (
     CorrelatedGaussian,
     FactorizedGaussian,
@@ -10,6 +11,8 @@ from tfdis.posteriors.gaussian import (
 __all__ = [
     "CorrelatedGaussian",
     "FactorizedGaussian",
+    "RelaxedCategorical",
     "log_det_equicorrelation",
     "make_gaussian_posterior",
+    "make_relaxed_categorical",
 ]

@@ -6,6 +6,7 @@ Both share one interface used by every model and metric:
 - `sample(seed)`: reparameterized sample `[B, d]`; `seed` is a stateless seed, int32 `[2]`.
 - `log_prob(z)`: joint log-density `[B]` of `z` `[B, d]` under each row's posterior.
 - `marginal_log_prob(z)`: per-dimension log-densities `[B, d]`.
+- `kl_per_dim()`: KL of each marginal q(z_j|x) to N(0, 1), `[B, d]`.
 - `kl_to_prior()`: KL(q(z|x) || N(0, I)) per example, `[B]`.
 - `distribution`: the `tfp.distributions` object of the joint.
 """
@@ -32,6 +33,15 @@ class FactorizedGaussian:
     def __init__(self, mean: tf.Tensor, logvar: tf.Tensor):
         self.mean = tf.convert_to_tensor(mean)
         self.logvar = tf.convert_to_tensor(logvar, dtype=self.mean.dtype)
+        if self.mean.shape.rank != 2 or self.logvar.shape.rank != 2:
+            raise ValueError(
+                f"mean and logvar must be [B, d]; got shapes {self.mean.shape} and "
+                f"{self.logvar.shape}"
+            )
+        if not self.mean.shape.is_compatible_with(self.logvar.shape):
+            raise ValueError(
+                f"mean and logvar shapes differ: {self.mean.shape} vs {self.logvar.shape}"
+            )
 
     @property
     def stddev(self) -> tf.Tensor:
@@ -53,13 +63,19 @@ class FactorizedGaussian:
         return self.mean + self.stddev * self.sample_noise(seed)
 
     def marginal_log_prob(self, z: tf.Tensor) -> tf.Tensor:
+        """log q(z_j|x) per dimension, `[B, d]`; also right for the correlated posterior (unit-
+        diagonal S leaves the marginals N(mean_j, stddev_j^2))."""
         return tfd.Normal(self.mean, self.stddev).log_prob(z)
 
     def log_prob(self, z: tf.Tensor) -> tf.Tensor:
         return tf.reduce_sum(self.marginal_log_prob(z), axis=-1)
 
     def kl_per_dim(self) -> tf.Tensor:
-        """KL(q(z_j|x) || N(0, 1)) per dimension, `[B, d]`."""
+        """KL(q(z_j|x) || N(0, 1)) per dimension, `[B, d]`.
+
+        For the correlated posterior these are the marginals' KLs: they sum to the joint KL plus
+        1/2 log det S, not to `kl_to_prior()`.
+        """
         return 0.5 * (tf.square(self.mean) + tf.exp(self.logvar) - self.logvar - 1.0)
 
     def kl_to_prior(self) -> tf.Tensor:
@@ -111,9 +127,11 @@ class CorrelatedGaussian(FactorizedGaussian):
         return math.sqrt(1.0 - s) * xi + math.sqrt(s) * eta
 
     def log_prob(self, z: tf.Tensor) -> tf.Tensor:
+        """Full-covariance joint log-density `[B]` of `z` `[B, d]`."""
         return self.distribution.log_prob(z)
 
     def kl_to_prior(self) -> tf.Tensor:
+        """Factorized KL - 1/2 log det S, `[B]` (tr and mean terms are unchanged by S)."""
         logdet = log_det_equicorrelation(self.num_latent, self.correlation)
         return super().kl_to_prior() - 0.5 * logdet
 

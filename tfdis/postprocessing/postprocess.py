@@ -111,7 +111,10 @@ def postprocess(
         module,
         module.signatures(),
         layout.saved_model_dir(output_dir),
-        metadata={"postprocess_fn": postprocess_fn.__name__, "trained_model": os.path.abspath(trained_dir)},
+        metadata={
+            "postprocess_fn": postprocess_fn.__name__,
+            "trained_model": os.path.abspath(trained_dir),
+        },
     )
     result_dir = layout.results_dir(output_dir)
     results.save_gin_config(result_dir, "postprocess", gin_utils.operative_config())

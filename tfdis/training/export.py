@@ -43,7 +43,9 @@ class VAEExportModule(tf.Module):
         shape = [None, *model.observation_shape]
         d = model.num_latent
         self.encode = tf.function(self._encode, input_signature=[tf.TensorSpec(shape, tf.float32)])
-        self.decode = tf.function(self._decode, input_signature=[tf.TensorSpec([None, d], tf.float32)])
+        self.decode = tf.function(
+            self._decode, input_signature=[tf.TensorSpec([None, d], tf.float32)]
+        )
         self.reconstruct = tf.function(
             self._reconstruct, input_signature=[tf.TensorSpec(shape, tf.float32)]
         )

@@ -30,7 +30,9 @@ class ProgressLogger:
         every_seconds: minimum wall time between two lines.
     """
 
-    def __init__(self, start_step: int, total_steps: int, batch_size: int, every_seconds: float = 10.0):
+    def __init__(
+        self, start_step: int, total_steps: int, batch_size: int, every_seconds: float = 10.0
+    ):
         self.start_step = start_step
         self.total_steps = total_steps
         self.batch_size = batch_size

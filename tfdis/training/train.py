@@ -67,7 +67,9 @@ def prepare_model_dir(model_dir: str, overwrite: bool) -> None:
         shutil.rmtree(model_dir)
     if not os.path.isdir(model_dir) or not os.listdir(model_dir):
         return
-    finished = os.path.exists(os.path.join(layout.results_dir(model_dir), "aggregate", "train.json"))
+    finished = os.path.exists(
+        os.path.join(layout.results_dir(model_dir), "aggregate", "train.json")
+    )
     if finished:
         raise FileExistsError(
             f"model_dir {model_dir} already holds a finished training run; pass --overwrite to "
@@ -146,11 +148,16 @@ def train(
     checkpoint_dir = layout.checkpoint_dir(model_dir)
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
     manager = tf.train.CheckpointManager(
-        checkpoint, checkpoint_dir, max_to_keep=max_checkpoints_to_keep, step_counter=optimizer.iterations
+        checkpoint,
+        checkpoint_dir,
+        max_to_keep=max_checkpoints_to_keep,
+        step_counter=optimizer.iterations,
     )
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        logging.info("Resuming from %s (step %d).", manager.latest_checkpoint, int(optimizer.iterations))
+        logging.info(
+            "Resuming from %s (step %d).", manager.latest_checkpoint, int(optimizer.iterations)
+        )
     else:
         results.atomic_write_text(os.path.join(checkpoint_dir, RUN_CONFIG_FILE), gin.config_str())
     start_step = int(optimizer.iterations)
@@ -164,7 +171,11 @@ def train(
     writer = tf.summary.create_file_writer(os.path.join(layout.tensorboard_dir(model_dir), "train"))
     preview = pipeline.sample_batch(data, 8, random_seed, 0, pipeline.EVAL_STREAM)
     dataset = pipeline.make_dataset(
-        data, batch_size, random_seed, start_index=start_step, num_batches=training_steps - start_step
+        data,
+        batch_size,
+        random_seed,
+        start_index=start_step,
+        num_batches=training_steps - start_step,
     )
     progress = ProgressLogger(start_step, training_steps, batch_size, log_every_seconds)
     last_saved = start_step
@@ -193,14 +204,19 @@ def train(
                 now = time.perf_counter()
                 for key, value in logs.items():
                     tf.summary.scalar(key, value, step=step)
-                tf.summary.scalar("steps_per_sec", (step - summary_step) / (now - summary_time), step=step)
+                tf.summary.scalar(
+                    "steps_per_sec", (step - summary_step) / (now - summary_time), step=step
+                )
                 summary_time, summary_step = now, step
                 for tracker in model.metrics:
                     tracker.reset_state()
             if step % image_summary_every_steps == 0 or step == training_steps:
                 reconstructions = tf.sigmoid(model(preview)).numpy()
                 tf.summary.image(
-                    "inputs_vs_reconstructions", _image_grid(preview, reconstructions), step=step, max_outputs=8
+                    "inputs_vs_reconstructions",
+                    _image_grid(preview, reconstructions),
+                    step=step,
+                    max_outputs=8,
                 )
             if step % checkpoint_every_steps == 0 or step == training_steps:
                 manager.save(checkpoint_number=step)

@@ -1,11 +1,11 @@
 """Where each step writes inside a run directory (`--model_dir`), mirroring dlib's layout.
 
-    <model_dir>/checkpoints/             tf.train.CheckpointManager (resume state)
-    <model_dir>/tensorboard/train/       TensorBoard events
-    <model_dir>/saved_model/             exported SavedModel (encode, decode, reconstruct, sample)
-    <model_dir>/results/                 train results (gin/, json/, aggregate/)
-    <model_dir>/postprocessed/<name>/    representation SavedModel + results/ (name: mean, sampled)
-    <model_dir>/metrics/<name>/<metric>/ results/ of one metric on one representation
+<model_dir>/checkpoints/             tf.train.CheckpointManager (resume state)
+<model_dir>/tensorboard/train/       TensorBoard events
+<model_dir>/saved_model/             exported SavedModel (encode, decode, reconstruct, sample)
+<model_dir>/results/                 train results (gin/, json/, aggregate/)
+<model_dir>/postprocessed/<name>/    representation SavedModel + results/ (name: mean, sampled)
+<model_dir>/metrics/<name>/<metric>/ results/ of one metric on one representation
 """
 
 from __future__ import annotations

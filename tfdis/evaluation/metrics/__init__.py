@@ -1,1 +1,18 @@
+"""Disentanglement metrics (SPEC section 8); importing this package registers their gin names."""
 
+from tfdis.evaluation.metrics import (  # noqa: F401
+    beta_vae,
+    cascade_score,
+    dci,
+    elbo_decomposition,
+    factor_vae,
+    irs,
+    mig,
+    mig_exact,
+    modularity_explicitness,
+    reconstruction,
+    sap_score,
+    tc_mean_sample,
+    unsupervised,
+    utils,
+)

@@ -1,0 +1,42 @@
+"""Every gin_configs/metrics/*.gin parses against the registered metric names."""
+
+import pathlib
+
+import gin
+import pytest
+
+import tfdis.evaluation.evaluate  # registers `evaluation`
+import tfdis.evaluation.metrics  # noqa: F401  (registers the metrics)
+
+CONFIG_DIR = pathlib.Path(__file__).resolve().parents[3] / "gin_configs" / "metrics"
+CONFIGS = sorted(CONFIG_DIR.glob("*.gin"))
+# config file -> gin name of its metric
+EXPECTED = {
+    "beta_vae_sklearn": "beta_vae_sklearn",
+    "cascade_score": "cascade_score",
+    "dci": "dci",
+    "elbo_decomposition": "elbo_decomposition_metric",
+    "factor_vae_metric": "factor_vae_score",
+    "irs": "irs",
+    "mig": "mig",
+    "mig_exact": "mig_exact",
+    "modularity_explicitness": "modularity_explicitness",
+    "reconstruction": "reconstruction",
+    "sap_score": "sap_score",
+    "tc_mean_sample": "tc_mean_sample",
+    "unsupervised": "unsupervised_metrics",
+}
+
+
+def test_configs_exist():
+    assert {p.stem for p in CONFIGS} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_config_parses_and_binds_the_metric(path):
+    gin.parse_config_file(str(path))
+    reference = gin.query_parameter("evaluation.evaluation_fn")
+    assert reference.selector.split(".")[-1] == EXPECTED[path.stem]
+    assert gin.query_parameter("evaluation.random_seed") == 0
+    assert "dataset.name" not in gin.config_str()
+    gin.clear_config()
