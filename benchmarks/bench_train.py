@@ -39,9 +39,7 @@ def make_tfdis_step(observation_shape, seed: int = 0):
     )
     model = vae.beta_vae(beta=4.0)
     model.build_networks(observation_shape, noise_seed=seed)
-    optimizer = optimizers.adam_optimizer(learning_rate=1e-4)
-    model.compile(optimizer=optimizer)
-    optimizer.build(model.encoder.trainable_variables + model.decoder.trainable_variables)
+    model.configure_optimizers()
     return tf.function(model.train_step)
 
 

@@ -59,7 +59,8 @@ def equicorrelation_with_det(dim: int, det: float) -> np.ndarray:
     return (1.0 - s) * np.eye(dim) + s * np.ones((dim, dim))
 
 
-@tf.function(reduce_retracing=True)
+# XLA halves the time of these elementwise-heavy [M, M, d] kernels on CPU (SPEC section 2).
+@tf.function(reduce_retracing=True, jit_compile=True)
 def _score(z, mean, logvar, dataset_size):
     return {
         "MWS": mws(z, mean, logvar, dataset_size).total_correlation,
@@ -153,13 +154,19 @@ def check_findings(results: list[dict], dataset_sizes: list[str]) -> list[str]:
             f"{'HOLDS' if under > 0.5 else 'DOES NOT HOLD'} "
             f"(MWS below the truth in {under:.0%} of (d, det) cases at M = {largest})"
         )
-        low_d = [abs(r["mean"][mss_key] - r["true_tc"]) for r in rows if r["dim"] < 4]
-        if low_d:
-            err = float(np.mean(low_d))
+        low_dims = sorted({r["dim"] for r in rows if r["dim"] < 4})
+        if low_dims:
+            errs = {
+                d: float(
+                    np.mean([abs(r["mean"][mss_key] - r["true_tc"]) for r in rows if r["dim"] == d])
+                )
+                for d in low_dims
+            }
+            per_dim = ", ".join(f"d={d}: {e:.2f}" for d, e in errs.items())
             lines.append(
                 f"[N={size}] 2. MSS accurate for d < 4: "
-                f"{'HOLDS' if err < 0.25 else 'DOES NOT HOLD'} "
-                f"(mean |error| {err:.3f} nats; criterion < 0.25)"
+                f"{'HOLDS' if max(errs.values()) < 0.25 else 'DOES NOT HOLD'} "
+                f"(mean |error| {per_dim} nats; criterion < 0.25 for every d)"
             )
         high = [r for r in rows if r["dim"] >= 5 and r["true_tc"] < 0.5]
         if high:

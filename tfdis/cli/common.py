@@ -14,8 +14,6 @@ from collections.abc import Callable
 from absl import flags
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# TensorFlow's own INFO lines (checkpoint sharding, SavedModel renames) drown the progress log.
-logging.getLogger("tensorflow").setLevel(logging.WARNING)
 
 FLAGS = flags.FLAGS
 
@@ -36,6 +34,10 @@ def run_reporting_errors(program: str, main: Callable[[], object]) -> None:
     """Runs `main`, turning expected errors into `program: error: ...` and exit status 1."""
     from tfdis.data.paths import DatasetNotFoundError
     from tfdis.training.train import NonFiniteLossError
+
+    # TensorFlow's own INFO lines (checkpoint sharding, SavedModel renames) drown the progress
+    # log; set after TensorFlow's import, which configures its logger.
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)
 
     try:
         main()

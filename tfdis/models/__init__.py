@@ -1,6 +1,37 @@
 """Models, architectures and losses. Importing this package registers their gin names."""
 
-from tfdis.models import architectures, losses, vae
+from tfdis.models import (
+    annealed_vae,
+    architectures,
+    beta_tc_vae,
+    dip_vae,
+    factor_vae,
+    losses,
+    rtc_vae,
+    vae,
+)
+from tfdis.models.annealed_vae import AnnealedVAE
+from tfdis.models.beta_tc_vae import BetaTCVAE
+from tfdis.models.dip_vae import DIPVAE
+from tfdis.models.factor_vae import FactorVAE
+from tfdis.models.rtc_vae import RTCBetaTCVAE, RTCFactorVAE
 from tfdis.models.vae import BaseVAE, BetaVAE
 
-__all__ = ["BaseVAE", "BetaVAE", "architectures", "losses", "vae"]
+__all__ = [
+    "DIPVAE",
+    "AnnealedVAE",
+    "BaseVAE",
+    "BetaTCVAE",
+    "BetaVAE",
+    "FactorVAE",
+    "RTCBetaTCVAE",
+    "RTCFactorVAE",
+    "annealed_vae",
+    "architectures",
+    "beta_tc_vae",
+    "dip_vae",
+    "factor_vae",
+    "losses",
+    "rtc_vae",
+    "vae",
+]

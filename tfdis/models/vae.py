@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from tfdis.models import architectures, losses
 from tfdis.posteriors import FactorizedGaussian, make_gaussian_posterior
+from tfdis.training import optimizers
 
 COMMON_METRICS = ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo")
 
@@ -31,6 +32,8 @@ class BaseVAE(keras.Model):
     """
 
     extra_metrics: Sequence[str] = ()
+    # Batches of `batch_size` observations a train step consumes (FactorVAE's two-batch variant).
+    batches_per_step: int = 1
 
     def __init__(self, name: str | None = None):
         super().__init__(name=name)
@@ -45,21 +48,47 @@ class BaseVAE(keras.Model):
 
     # --- construction -------------------------------------------------------------------------
 
-    def build_networks(self, observation_shape: Sequence[int], noise_seed: int = 0) -> None:
+    def build_networks(
+        self,
+        observation_shape: Sequence[int],
+        noise_seed: int = 0,
+        dataset_size: int | None = None,
+    ) -> None:
         """Creates encoder and decoder (gin scopes `encoder`, `decoder`) for `observation_shape`.
 
         Also fixes the gin-chosen posterior (`posterior.correlation`) so exported functions do
         not depend on gin.
+
+        Args:
+            observation_shape: `[H, W, C]` of the data.
+            noise_seed: seed of the reparameterization noise (combined with the step).
+            dataset_size: N of the training data, for estimators that need it (beta-TCVAE).
         """
         self.observation_shape = tuple(int(s) for s in observation_shape)
         self.encoder = architectures.make_gaussian_encoder(self.observation_shape)
         self.num_latent = int(self.encoder.outputs[0].shape[-1])
         self.decoder = architectures.make_decoder(self.num_latent, self.observation_shape)
         self.noise_seed = int(noise_seed)
+        self.dataset_size = dataset_size
         probe = make_gaussian_posterior(
             tf.zeros((1, self.num_latent)), tf.zeros((1, self.num_latent))
         )
         self.posterior_correlation = float(getattr(probe, "correlation", 0.0))
+
+    @property
+    def vae_variables(self) -> list[tf.Variable]:
+        """Trainable variables of the encoder and decoder."""
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
+
+    def configure_optimizers(self) -> None:
+        """Creates and builds the gin-chosen optimizer(s) (`vae_optimizer`)."""
+        optimizer = optimizers.make_vae_optimizer()
+        self.compile(optimizer=optimizer)
+        optimizer.build(self.vae_variables)
+
+    def checkpoint_objects(self) -> dict[str, object]:
+        """Objects saved in checkpoints besides the model itself."""
+        return {"optimizer": self.optimizer}
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
@@ -130,7 +159,7 @@ class BaseVAE(keras.Model):
                 observations, self.noise_seed_for_step(step), step, training=True
             )
             loss = tf.debugging.check_numerics(terms["loss"], "non-finite training loss")
-        variables = self.encoder.trainable_variables + self.decoder.trainable_variables
+        variables = self.vae_variables
         gradients = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
         for name, value in terms.items():

@@ -23,7 +23,7 @@ from absl import logging
 from tfdis.data import pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models.vae import BaseVAE
-from tfdis.training import export, optimizers
+from tfdis.training import export
 from tfdis.training.progress import ProgressLogger, format_duration
 from tfdis.utils import gin_utils, layout, results
 
@@ -140,13 +140,14 @@ def train(
     start_time = time.time()
     data = get_named_ground_truth_data()
     keras.utils.set_random_seed(random_seed)
-    model.build_networks(data.observation_shape, noise_seed=random_seed)
-    optimizer = optimizers.make_vae_optimizer()
-    model.compile(optimizer=optimizer)
-    optimizer.build(model.encoder.trainable_variables + model.decoder.trainable_variables)
+    model.build_networks(
+        data.observation_shape, noise_seed=random_seed, dataset_size=data.num_observations
+    )
+    model.configure_optimizers()
+    optimizer = model.optimizer
 
     checkpoint_dir = layout.checkpoint_dir(model_dir)
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    checkpoint = tf.train.Checkpoint(model=model, **model.checkpoint_objects())
     manager = tf.train.CheckpointManager(
         checkpoint,
         checkpoint_dir,
@@ -172,7 +173,7 @@ def train(
     preview = pipeline.sample_batch(data, 8, random_seed, 0, pipeline.EVAL_STREAM)
     dataset = pipeline.make_dataset(
         data,
-        batch_size,
+        batch_size * model.batches_per_step,
         random_seed,
         start_index=start_step,
         num_batches=training_steps - start_step,

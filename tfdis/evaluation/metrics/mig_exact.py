@@ -32,9 +32,10 @@ from tfdis.evaluation.metrics.protocols import PosteriorEncoder
 _LOG_2PI = float(np.log(2.0 * np.pi))
 # Total mass that skipped blocks may add, relative to the mixture density.
 _RELATIVE_TOLERANCE = 1e-8
-_SAMPLE_TILE = 256
-_COMPONENT_BLOCK = 1024
-_PAIRS_PER_CALL = 32
+_SAMPLE_TILE = 512
+_COMPONENT_BLOCK = 2048
+_PAIRS_PER_CALL = 8
+_SHIFT_MARGIN = 30.0
 
 
 @gin.configurable(
@@ -182,12 +183,23 @@ def _log_normal(z: np.ndarray, mean: np.ndarray, logvar: np.ndarray) -> np.ndarr
 
 
 @tf.function(jit_compile=True)
-def _pair_logsumexp(z, mu, logvar, log_weight):
-    """log sum_b w_b N(z_t; mu_b, var_b) for each pair: z `(P, T)`, blocks `(P, B)` -> `(P, T)`."""
-    inv_var = tf.exp(-logvar)
+def _pair_sum(z, shift, mu, inv_var, offset):
+    """sum_b exp(offset_b - (z_t - mu_b)^2 inv_var_b / 2 - shift_t) per pair, `(P, T)`.
+
+    z, shift `(P, T)`; mu, inv_var, offset `(P, B)`. One pass (no running max): the shift keeps
+    every term in float32 range (see `log_mixture_sum`).
+    """
     diff = z[:, :, None] - mu[:, None, :]
-    offset = log_weight - 0.5 * (logvar + _LOG_2PI)
-    return tf.reduce_logsumexp(offset[:, None, :] - 0.5 * diff * diff * inv_var[:, None, :], axis=2)
+    exponent = offset[:, None, :] - shift[:, :, None] - 0.5 * diff * diff * inv_var[:, None, :]
+    return tf.reduce_sum(tf.exp(exponent), axis=2)
+
+
+@tf.function(jit_compile=True)
+def _pair_logsumexp(z, mu, inv_var, offset):
+    """log sum_b exp(offset_b - (z_t - mu_b)^2 inv_var_b / 2) per pair (overflow fallback)."""
+    diff = z[:, :, None] - mu[:, None, :]
+    exponent = offset[:, None, :] - 0.5 * diff * diff * inv_var[:, None, :]
+    return tf.reduce_logsumexp(exponent, axis=2)
 
 
 def _pad_rows(array: np.ndarray, multiple: int, value: float | None = None) -> np.ndarray:
@@ -264,25 +276,30 @@ def log_mixture_sum(
     floor = bound.min(axis=2) + np.log(relative_tolerance) - np.log(num_blocks)
     pairs = np.argwhere(upper > floor[:, :, None])  # (P, 3) in (dim, tile, block) order
 
-    running = np.full((dims * num_tiles, sample_tile), -np.inf)
+    # Terms are summed as exp(l - shift) with shift = own bound + _SHIFT_MARGIN: a term exceeds
+    # its sample's own term by at most a few tens of nats, so nothing overflows, and terms that
+    # underflow are below exp(-87 + _SHIFT_MARGIN) of the own term.
+    shift = np.where(np.isfinite(bound), bound + _SHIFT_MARGIN, 0.0).astype(np.float32)
+    inv_blocks = np.exp(-lv_blocks)
+    offset_blocks = lw_blocks - 0.5 * (lv_blocks + np.float32(_LOG_2PI))
+    running = np.zeros((dims * num_tiles, sample_tile))
     segments = pairs[:, 0] * num_tiles + pairs[:, 1]
     for start in range(0, len(pairs), pairs_per_call):
         chunk = pairs[start : start + pairs_per_call]
         n = len(chunk)
         chunk = _pad_rows(chunk, pairs_per_call)
         d, t, b = chunk[:, 0], chunk[:, 1], chunk[:, 2]
-        values = (
-            _pair_logsumexp(z_tiles[d, t], mu_blocks[d, b], lv_blocks[d, b], lw_blocks[d, b])
-            .numpy()[:n]
-            .astype(np.float64)
-        )
+        args = (z_tiles[d, t], mu_blocks[d, b], inv_blocks[d, b], offset_blocks[d, b])
+        values = _pair_sum(args[0], shift[d, t], *args[1:]).numpy()[:n].astype(np.float64)
+        if not np.all(np.isfinite(values)):
+            # A term beyond float32 range after the shift: redo this chunk in log space.
+            logs = _pair_logsumexp(*args).numpy()[:n].astype(np.float64)
+            values = np.exp(logs - shift[d, t][:n])
         seg = segments[start : start + n]
         starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
-        peak = np.maximum.reduceat(values, starts, axis=0)
-        peak = np.where(np.isfinite(peak), peak, 0.0)
-        owner = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
-        total = peak + np.log(np.add.reduceat(np.exp(values - peak[owner]), starts, axis=0))
-        running[seg[starts]] = np.logaddexp(running[seg[starts]], total)
+        running[seg[starts]] += np.add.reduceat(values, starts, axis=0)
+    with np.errstate(divide="ignore"):
+        running = np.log(running) + shift.reshape(dims * num_tiles, sample_tile)
 
     sums = running.reshape(dims, num_tiles * sample_tile)[:, :num_samples].T
     out = np.empty((num_samples, dims))

@@ -1,0 +1,230 @@
+"""Times every metric at the study sizes of SPEC section 8 on a synthetic model.
+
+The dataset is a dSprites-shaped factor grid (3, 6, 40, 32, 32) whose observations are the
+normalized factor values, so the timings are the metrics' own cost (no image encoder). The
+"model" has 10 latent dimensions: 5 informative (each a noisy copy of one factor, posterior
+standard deviation 0.05) and 5 collapsed (mean ~0, variance ~1), like a trained beta-VAE.
+
+`--full_grid_mig_exact` runs mig_exact on the full 737,280-image procedural dSprites grid (rendered
+images; falls back to the synthetic grid when `dsprites_procedural` is missing) with a
+10-dimensional Gaussian encoder computed from image moments. Run it on its own to read its peak
+memory.
+
+Usage:
+    TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/bench_metrics.py [--metrics=mig,dci] [--dci_backend=both]
+    TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/bench_metrics.py --metrics= --full_grid_mig_exact
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+from tfdis.data.ground_truth_data import FactorGrid, GroundTruthData
+from tfdis.evaluation.metrics import (
+    beta_vae,
+    cascade_score,
+    dci,
+    elbo_decomposition,
+    factor_vae,
+    irs,
+    mig,
+    mig_exact,
+    modularity_explicitness,
+    reconstruction,
+    sap_score,
+    tc_mean_sample,
+    unsupervised,
+)
+
+DSPRITES_SIZES = (3, 6, 40, 32, 32)
+INFORMATIVE_SIGMA = 0.05
+
+
+class SyntheticGrid(GroundTruthData):
+    """dSprites-shaped grid; observations `(num, 5, 1, 1)` are factor / (size - 1) in [0, 1]."""
+
+    def __init__(self, factor_sizes=DSPRITES_SIZES):
+        self.grid = FactorGrid(factor_sizes)
+        self.sizes = np.asarray(factor_sizes)
+
+    @property
+    def num_factors(self):
+        return len(self.sizes)
+
+    @property
+    def factors_num_values(self):
+        return [int(s) for s in self.sizes]
+
+    @property
+    def observation_shape(self):
+        return [len(self.sizes), 1, 1]
+
+    def sample_factors(self, num, random_state):
+        return self.grid.sample_factors(num, random_state)
+
+    def sample_observations_from_factors(self, factors, random_state):
+        del random_state
+        values = np.asarray(factors, np.float32) / (self.sizes - 1).astype(np.float32)
+        return values.reshape(len(factors), -1, 1, 1)
+
+
+class SyntheticPosterior:
+    """10-dim Gaussian posterior of a `SyntheticGrid` observation (see module docstring)."""
+
+    def encode(self, observations):
+        x = np.asarray(observations, np.float64).reshape(len(observations), -1)
+        informative = 3.0 * x - 1.5  # spread like trained means, about [-1.5, 1.5]
+        collapsed = 0.02 * (x - 0.5)
+        mean = np.concatenate([informative, collapsed], axis=1)
+        logvar = np.concatenate(
+            [np.full(x.shape, 2 * np.log(INFORMATIVE_SIGMA)), np.full(x.shape, -0.02)], axis=1
+        )
+        return mean.astype(np.float32), logvar.astype(np.float32)
+
+    def sample(self, observations, seed):
+        mean, logvar = self.encode(observations)
+        eps = np.random.RandomState(seed).normal(size=mean.shape)
+        return (mean + np.exp(0.5 * logvar) * eps).astype(np.float32)
+
+    def reconstruct(self, observations):
+        return np.clip(np.asarray(observations) * 0.9 + 0.05, 0.0, 1.0)
+
+
+class MomentPosterior:
+    """10-dim Gaussian encoder of 64x64x1 images from image moments.
+
+    Means: centroid x, y, log mass, and the two second-moment orientation features, scaled to
+    about unit range (posterior sd 0.05); 5 collapsed dimensions (mean ~0, variance ~1).
+    """
+
+    def __init__(self, size=64):
+        coords = (np.arange(size, dtype=np.float32) - size / 2) / (size / 2)
+        self.u = np.tile(coords, size)  # x of each flattened pixel
+        self.v = np.repeat(coords, size)  # y
+
+    def encode(self, observations):
+        x = np.asarray(observations, np.float32).reshape(len(observations), -1)
+        mass = x.sum(axis=1) + 1e-3
+        cx = x @ self.u / mass
+        cy = x @ self.v / mass
+        uu = x @ (self.u**2) / mass - cx**2
+        vv = x @ (self.v**2) / mass - cy**2
+        uv = x @ (self.u * self.v) / mass - cx * cy
+        spread = uu + vv + 1e-6
+        features = np.stack(
+            [1.5 * cx, 1.5 * cy, np.log(mass) - 5.0, (uu - vv) / spread, 2 * uv / spread], axis=1
+        )
+        mean = np.concatenate([features, 0.02 * features], axis=1)
+        logvar = np.concatenate(
+            [
+                np.full(features.shape, 2 * np.log(INFORMATIVE_SIGMA)),
+                np.full(features.shape, -0.02),
+            ],
+            axis=1,
+        )
+        return mean.astype(np.float32), logvar.astype(np.float32)
+
+    def sample(self, observations, seed):
+        mean, logvar = self.encode(observations)
+        eps = np.random.RandomState(seed).normal(size=mean.shape)
+        return (mean + np.exp(0.5 * logvar) * eps).astype(np.float32)
+
+
+def representation_function(observations):
+    """Posterior means of `SyntheticPosterior`, plus per-call noise on the informative dims."""
+    mean, _ = SyntheticPosterior().encode(observations)
+    noise = np.random.RandomState(len(observations)).normal(size=mean.shape)
+    return mean + np.float32(INFORMATIVE_SIGMA) * noise.astype(np.float32)
+
+
+def _suite(dci_backends):
+    posterior = SyntheticPosterior()
+    rep = {"representation_function": representation_function}
+    post = {"posterior_encoder": posterior}
+    suite = [
+        ("mig", mig.compute_mig, rep, {}),
+        ("beta_vae_sklearn", beta_vae.compute_beta_vae_sklearn, rep, {}),
+        ("factor_vae_score", factor_vae.compute_factor_vae, rep, {}),
+        ("sap_score", sap_score.compute_sap, rep, {}),
+        (
+            "modularity_explicitness",
+            modularity_explicitness.compute_modularity_explicitness,
+            rep,
+            {},
+        ),
+        ("irs", irs.compute_irs, rep, {}),
+        ("unsupervised_metrics", unsupervised.unsupervised_metrics, rep, {}),
+        ("tc_mean_sample", tc_mean_sample.compute_tc_mean_sample, post, {}),
+        ("cascade_score", cascade_score.compute_cascade_score, post, {}),
+        ("elbo_decomposition", elbo_decomposition.compute_elbo_decomposition, post, {}),
+        ("reconstruction", reconstruction.compute_reconstruction, post, {}),
+    ]
+    for backend in dci_backends:
+        suite.append((f"dci[{backend}]", dci.compute_dci, rep, {"backend": backend}))
+    return suite
+
+
+def _peak_rss_gb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--metrics", default="all", help="comma-separated names, 'all' or ''")
+    parser.add_argument("--dci_backend", default="both", choices=["exact", "histogram", "both"])
+    parser.add_argument("--full_grid_mig_exact", action="store_true")
+    parser.add_argument("--mig_exact_factors", default="all", help="'all' or e.g. 1,2,3,4")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    backends = ["exact", "histogram"] if args.dci_backend == "both" else [args.dci_backend]
+    wanted = None if args.metrics == "all" else {m for m in args.metrics.split(",") if m}
+    data = SyntheticGrid()
+    timings, total = [], 0.0
+    for name, fn, inputs, kwargs in _suite(backends):
+        if wanted is not None and name.split("[")[0] not in wanted:
+            continue
+        start = time.time()
+        scores = fn(data, random_state=np.random.RandomState(args.seed), **inputs, **kwargs)
+        elapsed = time.time() - start
+        total += elapsed if not (name == "dci[histogram]" and len(backends) == 2) else 0.0
+        timings.append((name, elapsed))
+        shown = {k: round(v, 4) for k, v in scores.items() if "." not in k}
+        print(f"{name:26s} {elapsed:8.2f} s  {shown}", flush=True)
+    if timings:
+        print(f"{'suite total (dci exact)':26s} {total:8.2f} s")
+
+    if args.full_grid_mig_exact:
+        try:
+            from tfdis.data.named_data import get_named_ground_truth_data
+
+            grid_data = get_named_ground_truth_data("dsprites_procedural")
+            encoder, label = MomentPosterior(), "dsprites_procedural (rendered), moment encoder"
+        except (ImportError, ValueError, FileNotFoundError) as error:
+            print(f"dsprites_procedural unavailable ({error}); using the synthetic grid")
+            grid_data, encoder, label = data, SyntheticPosterior(), "synthetic grid"
+        factors = (
+            None
+            if args.mig_exact_factors == "all"
+            else [int(k) for k in args.mig_exact_factors.split(",")]
+        )
+        start = time.time()
+        scores = mig_exact.compute_mig_exact(
+            grid_data, encoder, np.random.RandomState(args.seed), factor_indices=factors,
+            batch_size=4096,
+        )  # fmt: skip
+        elapsed = time.time() - start
+        print(f"mig_exact on {grid_data.num_observations} images [{label}]: {elapsed:.1f} s")
+        print(f"  {scores}")
+    print(f"peak RSS {_peak_rss_gb():.2f} GB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Tests for DCI (tfdis.evaluation.metrics.dci)."""
+
+import metrics_testlib as tl
+import numpy as np
+import pytest
+
+from tfdis.evaluation.metrics import dci
+
+
+def test_known_importance_matrices():
+    assert dci.disentanglement(np.eye(3)) == pytest.approx(1.0)
+    assert dci.completeness(np.eye(3)) == pytest.approx(1.0)
+    # Two codes both used only for factor 0: each code is pure (D = 1), factor 0 is split
+    # evenly over two codes (entropy base 2 = 1, so C = 0), factor 1 has no weight.
+    two_for_one = np.array([[1.0, 0.0], [1.0, 0.0]])
+    assert dci.disentanglement(two_for_one) == pytest.approx(1.0)
+    assert dci.completeness(two_for_one) == pytest.approx(0.0, abs=1e-9)
+    uniform = np.ones((4, 4))
+    assert dci.disentanglement(uniform) == pytest.approx(0.0, abs=1e-9)
+    assert dci.completeness(uniform) == pytest.approx(0.0, abs=1e-9)
+    # Code 0: (0.5, 0.5) -> 1 - log_2 2 = 0; code 1: (1, 0) -> 1; weights 1/2 each.
+    half = np.array([[0.5, 0.5], [1.0, 0.0]])
+    assert dci.disentanglement(half) == pytest.approx(0.5)
+
+
+def _score(representation, backend="exact", seed=0):
+    return dci.compute_dci(
+        tl.IdentityData((4, 4, 4, 4)), representation, np.random.RandomState(seed),
+        num_train=300, num_test=200, backend=backend, n_jobs=2,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", dci.BACKENDS)
+def test_identity_near_top(backend):
+    scores = _score(tl.identity_representation, backend)
+    assert scores["disentanglement"] > 0.9
+    assert scores["completeness"] > 0.9
+    assert scores["informativeness_test"] == pytest.approx(1.0)
+
+
+def test_rotated_and_random_low():
+    # Each rotated code serves two factors equally: per-code entropy base 4 is 1/2.
+    assert _score(tl.rotated_representation)["disentanglement"] < 0.6
+    random = _score(tl.make_random_representation())
+    assert random["disentanglement"] < 0.2
+    assert random["informativeness_test"] < 0.4
+
+
+def test_same_seed_same_result():
+    assert _score(tl.rotated_representation, seed=3) == _score(tl.rotated_representation, seed=3)
+
+
+def test_bad_backend():
+    with pytest.raises(ValueError, match="backend"):
+        dci._compute_dci(np.zeros((2, 4)), np.zeros((1, 4)), np.zeros((2, 4)),
+                         np.zeros((1, 4)), np.random.RandomState(0), backend="xgb")  # fmt: skip
