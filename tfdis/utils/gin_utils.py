@@ -69,8 +69,11 @@ def parse_config(
     """
     register_all_configurables()
     gin.clear_config()
-    if gin_configs_dir() not in gin.config._LOCATION_PREFIXES:
-        gin.add_config_file_search_path(gin_configs_dir())
+    # gin_configs/ goes first: for a relative include gin otherwise tries a Python-package reader
+    # that crashes when the path's first folder is a namespace package on sys.path.
+    prefixes = gin.config._LOCATION_PREFIXES
+    if not prefixes or prefixes[0] != gin_configs_dir():
+        prefixes.insert(0, gin_configs_dir())
     files = [resolve_config_path(f) for f in config_files]
     for source, parse in [(f, lambda f=f: gin.parse_config_file(f)) for f in files] + [
         (f"--gin_bindings={b!r}", lambda b=b: gin.parse_config(b)) for b in bindings

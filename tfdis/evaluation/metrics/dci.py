@@ -6,9 +6,10 @@ form column j of the importance matrix R `(num_codes, num_factors)`. Disentangle
 with entropy base `num_codes`; informativeness is the mean train / test accuracy (SPEC section 8).
 
 Backends: "exact" is dlib's `GradientBoostingClassifier()` with its impurity importances; "histogram"
-is `HistGradientBoostingClassifier` with the same trees (depth 3, 100 rounds, rate 0.1, no early
-stopping) whose importances are the total split gain per code.
-Factors are fitted in parallel (`n_jobs`).
+is `HistGradientBoostingClassifier` with the same tree shape (depth 3, 100 rounds, rate 0.1,
+min 1 sample per leaf, no early stopping) on 255-bin features, whose importances are the total
+split gain per code. Factors are fitted in parallel (`n_jobs`): in processes for "exact" (its
+boosting loop holds the GIL), in threads for "histogram" (its OpenMP code releases it).
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def _fit_one(x_train, y_train, x_test, y_test, backend, seed):
     else:
         model = ensemble.HistGradientBoostingClassifier(
             max_iter=100, learning_rate=0.1, max_depth=3, max_leaf_nodes=None,
-            early_stopping=False, random_state=seed,
+            min_samples_leaf=1, l2_regularization=0.0, early_stopping=False, random_state=seed,
         )  # fmt: skip
         model.fit(x_train, y_train)
         importances = _split_gain_importances(model, x_train.shape[1])
@@ -138,8 +139,8 @@ def compute_importance_gbt(
             f"{codes.shape}, {factors.shape}, {codes_test.shape}, {factors_test.shape}"
         )
     seeds = random_state.randint(2**31 - 1, size=factors.shape[0])
-    # Threads: the tree builders release the GIL, and nothing is copied to workers.
-    results = joblib.Parallel(n_jobs=n_jobs, prefer="threads")(
+    prefer = "processes" if backend == "exact" else "threads"
+    results = joblib.Parallel(n_jobs=n_jobs, prefer=prefer)(
         joblib.delayed(_fit_one)(codes.T, factors[j], codes_test.T, factors_test[j], backend, seed)
         for j, seed in enumerate(seeds)
     )
