@@ -410,7 +410,9 @@ def density_ratio(
         discriminator: any Keras model (or callable taking `training`) mapping `[B, d]` codes to
             `[B, 2]` logits.
         z: `[B, d]` sampled codes (keep them differentiable for the TC term).
-        seed: stateless int32 `[2]` seed for `permute_dims`.
+        seed: stateless int32 `[2]` seed for `permute_dims`. It must differ from the seed that
+            sampled `z`: equal stateless seeds give dependent streams, so the permutation would
+            depend on the codes (seen as a 2x TC overestimate in testing).
         z_for_permutation: optional `[B2, d]` codes of a second batch to permute (FactorVAE's
             reference draws one); defaults to `z`.
         training: passed to the discriminator.

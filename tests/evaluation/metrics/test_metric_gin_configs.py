@@ -40,3 +40,25 @@ def test_config_parses_and_binds_the_metric(path):
     assert gin.query_parameter("evaluation.random_seed") == 0
     assert "dataset.name" not in gin.config_str()
     gin.clear_config()
+
+
+POSTERIOR_METRICS = {
+    "cascade_score",
+    "elbo_decomposition_metric",
+    "mig_exact",
+    "reconstruction",
+    "tc_mean_sample",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED.values()))
+def test_metric_takes_the_input_evaluate_passes(name):
+    # evaluate.py passes `posterior_encoder` when the metric has that parameter, else
+    # `representation_function`; both plus ground_truth_data, random_state, artifact_dir.
+    import inspect
+
+    fn = gin.config._REGISTRY.get_match(name).wrapped
+    parameters = inspect.signature(fn).parameters
+    wanted = "posterior_encoder" if name in POSTERIOR_METRICS else "representation_function"
+    assert wanted in parameters
+    assert {"ground_truth_data", "random_state", "artifact_dir"} <= set(parameters)

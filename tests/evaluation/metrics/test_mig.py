@@ -93,3 +93,14 @@ def test_bad_inputs_raise():
         mig.compute_mig(
             tl.IdentityData(), tl.identity_representation, np.random.RandomState(0), num_train=0
         )
+
+
+def test_test_posterior_satisfies_the_protocol():
+    from tfdis.evaluation.metrics.protocols import PosteriorEncoder, encode_in_batches
+
+    encoder = tl.GaussianPosterior(np.eye(4))
+    assert isinstance(encoder, PosteriorEncoder)
+    x = tl.IdentityData().sample_observations(5, np.random.RandomState(0))
+    mean, logvar = encode_in_batches(encoder, x, batch_size=2)
+    np.testing.assert_allclose(mean, x.reshape(5, 4))
+    np.testing.assert_allclose(logvar, 2 * np.log(0.01))
