@@ -1,12 +1,14 @@
-"""Training-step throughput: the tfdis beta-VAE step against a bare step, side by side.
+"""Training-step throughput of every model against a bare beta-VAE step, side by side.
 
 The bare step is a plain `tf.function` with the same Keras encoder/decoder architecture, loss
 (Bernoulli reconstruction + beta * analytic KL) and Adam update, and none of tfdis's machinery
-(posterior objects, metric trackers, NaN check, stateless noise seeding). Both steps read the same
-in-memory batch, in alternating timed blocks, so machine noise hits both alike; the ratio is what
-counts. The input pipeline is measured on its own to show it is not the bottleneck.
+(posterior objects, metric trackers, NaN check, stateless noise seeding). Every model's step
+(built from `gin_configs/models/<name>.gin`, 10 latents) and the bare step read the same in-memory
+batch in alternating timed blocks, so machine noise hits both alike; the ratio is what counts.
+The input pipeline is measured on its own to show it is not the bottleneck.
 
-    python benchmarks/bench_train.py [--batch_sizes=64,256] [--rounds=5] [--steps=30]
+    python benchmarks/bench_train.py [--models=betavae,betatcvae,...] [--batch_sizes=64,256]
+        [--rounds=5] [--steps=30]
 """
 
 from __future__ import annotations
@@ -25,22 +27,20 @@ import tensorflow as tf
 
 from tfdis.data import pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
-from tfdis.models import architectures, vae
-from tfdis.training import optimizers
+from tfdis.models import architectures
+from tfdis.utils import gin_utils
 
 
-def make_tfdis_step(observation_shape, seed: int = 0):
-    gin.parse_config(
-        [
-            "encoder.num_latent = 10",
-            "encoder.encoder_fn = @conv_encoder",
-            "decoder.decoder_fn = @deconv_decoder",
-        ]
-    )
-    model = vae.beta_vae(beta=4.0)
-    model.build_networks(observation_shape, noise_seed=seed)
+MODELS = ("betavae", "annealedvae", "betatcvae", "factorvae", "dipvae_i", "dipvae_ii", "rtcvae")
+
+
+def make_tfdis_step(name: str, observation_shape, dataset_size: int, seed: int = 0):
+    """The train step of `gin_configs/models/<name>.gin`, and its batches per step."""
+    gin_utils.parse_config([f"models/{name}.gin"], ["encoder.num_latent = 10"])
+    model = gin.query_parameter("model.model").scoped_configurable_fn()
+    model.build_networks(observation_shape, noise_seed=seed, dataset_size=dataset_size)
     model.configure_optimizers()
-    return tf.function(model.train_step)
+    return tf.function(model.train_step), model.batches_per_step
 
 
 def make_bare_step(observation_shape):
@@ -90,6 +90,7 @@ def pipeline_images_per_second(data, batch_size: int, batches: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--batch_sizes", default="64,256")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=30)
@@ -101,28 +102,37 @@ def main() -> None:
     print(
         f"tf {tf.__version__}, keras {keras.__version__}, {os.cpu_count()} CPUs, dataset {args.dataset}"
     )
-    print(f"{'batch':>6} {'tfdis img/s':>12} {'bare img/s':>11} {'ratio':>6} {'input img/s':>12}")
+    print(f"{'model':>12} {'batch':>6} {'model img/s':>12} {'bare img/s':>11} {'ratio':>6}")
+    input_rates = {}
     for batch_size in (int(b) for b in args.batch_sizes.split(",")):
         batch = tf.constant(pipeline.sample_batch(data, batch_size, 0, 0, pipeline.TRAIN_STREAM))
-        tfdis_step, bare_step = make_tfdis_step(shape), make_bare_step(shape)
-        for step in (tfdis_step, bare_step):  # trace and warm up
-            images_per_second(step, batch, 3)
-        tfdis_rates, bare_rates, ratios = [], [], []
-        for _ in range(args.rounds):
-            a = images_per_second(tfdis_step, batch, args.steps)
-            b = images_per_second(bare_step, batch, args.steps)
-            tfdis_rates.append(a)
-            bare_rates.append(b)
-            ratios.append(a / b)
-        input_rate = pipeline_images_per_second(data, batch_size, max(20, 4096 // batch_size))
-        print(
-            f"{batch_size:>6} {statistics.median(tfdis_rates):>12.0f} "
-            f"{statistics.median(bare_rates):>11.0f} {statistics.median(ratios):>6.3f} "
-            f"{input_rate:>12.0f}"
+        bare_step = make_bare_step(shape)
+        images_per_second(bare_step, batch, 3)
+        for name in args.models.split(","):
+            step, batches_per_step = make_tfdis_step(name, shape, data.num_observations)
+            model_batch = tf.concat([batch] * batches_per_step, axis=0)
+            images_per_second(step, model_batch, 3)  # trace and warm up
+            model_rates, bare_rates, ratios = [], [], []
+            for _ in range(args.rounds):
+                # Images/s counts the batch_size images a step trains the VAE on.
+                a = images_per_second(step, model_batch, args.steps) / batches_per_step
+                b = images_per_second(bare_step, batch, args.steps)
+                model_rates.append(a)
+                bare_rates.append(b)
+                ratios.append(a / b)
+            print(
+                f"{name:>12} {batch_size:>6} {statistics.median(model_rates):>12.0f} "
+                f"{statistics.median(bare_rates):>11.0f} {statistics.median(ratios):>6.3f}",
+                flush=True,
+            )
+            gin.clear_config()
+        input_rates[batch_size] = pipeline_images_per_second(
+            data, batch_size, max(20, 4096 // batch_size)
         )
-        gin.clear_config()
+    for batch_size, rate in input_rates.items():
+        print(f"input pipeline, batch {batch_size}: {rate:.0f} images/s")
     print(
-        "ratio = median over rounds of (tfdis images/s) / (bare images/s), measured back to back."
+        "ratio = median over rounds of (model images/s) / (bare beta-VAE images/s), back to back."
     )
 
 
