@@ -109,7 +109,7 @@ def main() -> None:
         bare_step = make_bare_step(shape)
         images_per_second(bare_step, batch, 3)
         for name in args.models.split(","):
-            step, batches_per_step = make_tfdis_step(name, shape, data.num_observations)
+            step, batches_per_step = make_tfdis_step(name, shape, data.dataset_size)
             model_batch = tf.concat([batch] * batches_per_step, axis=0)
             images_per_second(step, model_batch, 3)  # trace and warm up
             model_rates, bare_rates, ratios = [], [], []

@@ -202,6 +202,11 @@ def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path):
     assert info.value.checkpoint_step == first_bad
     latest = tf.train.latest_checkpoint(layout.checkpoint_dir(model_dir))
     assert latest.endswith(f"ckpt-{first_bad}")
+    # The checkpoint holds the state after step `first_bad`, the last good one, step counter too.
+    iterations = tf.train.load_checkpoint(latest).get_tensor(
+        "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
+    )
+    assert int(iterations) == first_bad
     arrays = _checkpoint_arrays(model_dir)
     assert all(np.isfinite(v).all() for v in arrays.values() if v.dtype.kind == "f")
 

@@ -19,6 +19,8 @@ def test_gin_config_to_dict_flattens_scopes_quotes_and_continuations():
             "discriminator/AdamOptimizer.beta1 = 0.5",
             "mig.factors = [0,",
             "    1, 2]",
+            "foo.long = \\",
+            "    'a long string gin wraps'",
             "",
         ]
     )
@@ -27,6 +29,7 @@ def test_gin_config_to_dict_flattens_scopes_quotes_and_continuations():
         "model.model": "@vae()",
         "discriminator/AdamOptimizer.beta1": "0.5",
         "mig.factors": "[0, 1, 2]",
+        "foo.long": "a long string gin wraps",
     }
 
 
@@ -75,3 +78,9 @@ def test_ensure_fresh_directory_refuses_then_overwrites(tmp_path):
         results.ensure_fresh_directory(path, overwrite=False, what="Output")
     results.ensure_fresh_directory(path, overwrite=True, what="Output")
     assert os.listdir(path) == []
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path):
+    path = str(tmp_path / "x.json")
+    results.atomic_write_json(path, {"a": 1})
+    assert os.stat(path).st_mode & 0o777 == results.default_mode()

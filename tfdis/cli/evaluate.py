@@ -44,8 +44,12 @@ def evaluate_run(
     representation: str = "mean",
     overwrite: bool = False,
     gin_bindings: list[str] | tuple[str, ...] = (),
+    gin_config_files: list[str] | tuple[str, ...] = (),
 ) -> dict[str, dict]:
-    """Evaluates a trained run on `metrics`; returns `{metric: results}`."""
+    """Evaluates a trained run on `metrics`; returns `{metric: results}`.
+
+    `gin_config_files` and `gin_bindings` apply on top of each metric's own config.
+    """
     from tfdis.cli.postprocess import postprocess_run
     from tfdis.evaluation.evaluate import evaluate_with_gin
     from tfdis.utils import layout
@@ -64,7 +68,7 @@ def evaluate_run(
             postprocessed,
             layout.metric_dir(model_dir, representation, metric),
             overwrite,
-            [f"metrics/{metric}.gin"],
+            [f"metrics/{metric}.gin", *gin_config_files],
             gin_bindings,
         )
     return all_results
@@ -81,6 +85,7 @@ def main(argv: list[str]) -> None:
             FLAGS.representation,
             FLAGS.overwrite,
             FLAGS.gin_bindings,
+            FLAGS.gin_config,
         )
         print(format_summary(all_results))
 

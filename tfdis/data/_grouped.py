@@ -32,6 +32,11 @@ class GroupedRows:
         self._single = bool(self._counts.max() <= 1)
 
     @property
+    def num_rows(self) -> int:
+        """Number of rows (images) grouped."""
+        return int(self._order.size)
+
+    @property
     def complete(self) -> bool:
         """Whether every factor combination has at least one row."""
         return bool(self._counts.min() > 0)

@@ -180,6 +180,11 @@ class DSprites(GroundTruthData):
         return [self.full_factor_sizes[i] for i in self.latent_factor_indices]
 
     @property
+    def dataset_size(self) -> int:
+        """The number of images, nuisance factors included."""
+        return self._rows.num_rows
+
+    @property
     def observation_shape(self) -> list[int]:
         return [64, 64, 1]
 

@@ -137,6 +137,11 @@ class DSpritesProcedural(GroundTruthData):
         """Size of the full five-factor grid, 737,280."""
         return self.factor_grid.num_states
 
+    @property
+    def dataset_size(self) -> int:
+        """The number of images, 737,280, whichever factors are exposed."""
+        return self.num_images
+
     def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
         """Uniform latent factor indices, int64 `(num, num_factors)`."""
         return self.state_space.sample_latent_factors(num, random_state)

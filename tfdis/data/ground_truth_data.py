@@ -18,6 +18,9 @@ import numpy as np
 class GroundTruthData(abc.ABC):
     """Abstract dataset whose observations come with discrete ground-truth factors."""
 
+    # The registry name it was loaded under (set by `get_named_ground_truth_data`).
+    name: str | None = None
+
     @property
     @abc.abstractmethod
     def num_factors(self) -> int:
@@ -66,6 +69,15 @@ class GroundTruthData(abc.ABC):
     def num_observations(self) -> int:
         """Size of the full factor grid (the product of `factors_num_values`)."""
         return int(np.prod(self.factors_num_values, dtype=np.int64))
+
+    @property
+    def dataset_size(self) -> int:
+        """N, the number of distinct observations (the dataset size of beta-TCVAE's estimators).
+
+        The factor grid's size by default; datasets with several images per factor combination
+        or with nuisance factors override it with their image count.
+        """
+        return self.num_observations
 
 
 class FactorGrid:

@@ -36,6 +36,11 @@ class _ClassImages(GroundTruthData):
         return [NUM_CLASSES]
 
     @property
+    def dataset_size(self) -> int:
+        """The number of images, all images of every class."""
+        return self._rows.num_rows
+
+    @property
     def observation_shape(self) -> list[int]:
         return [IMAGE_SIZE, IMAGE_SIZE, 1]
 

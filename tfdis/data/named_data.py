@@ -53,6 +53,9 @@ def get_named_ground_truth_data(name: str = gin.REQUIRED) -> GroundTruthData:
         )
     target = _REGISTRY[name]
     if callable(target):
-        return target()
-    module_name, attr = target.split(":")
-    return getattr(importlib.import_module(module_name), attr)()
+        data = target()
+    else:
+        module_name, attr = target.split(":")
+        data = getattr(importlib.import_module(module_name), attr)()
+    data.name = name
+    return data

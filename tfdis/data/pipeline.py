@@ -1,7 +1,8 @@
 """`tf.data` input pipelines over any `GroundTruthData` (issue 2, item 4).
 
 Batch `k` of a stream is a pure function of `(purpose, random_seed, k)`: a resumed run reads the
-same batches as an uninterrupted one, and training and evaluation streams never overlap.
+same batches as an uninterrupted one. Training and evaluation streams use different seeds of
+the same data (as in dlib, evaluation is on the training distribution, not held-out images).
 """
 
 from __future__ import annotations

@@ -102,6 +102,11 @@ class Shapes3D(GroundTruthData):
         return list(self.factor_sizes)
 
     @property
+    def dataset_size(self) -> int:
+        """The number of images, one per factor combination."""
+        return self._rows.num_rows
+
+    @property
     def observation_shape(self) -> list[int]:
         return [64, 64, 3]
 

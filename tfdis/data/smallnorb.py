@@ -56,6 +56,11 @@ class SmallNORB(GroundTruthData):
         return list(FACTOR_SIZES)
 
     @property
+    def dataset_size(self) -> int:
+        """The number of images, all instances."""
+        return self._rows.num_rows
+
+    @property
     def observation_shape(self) -> list[int]:
         return [IMAGE_SIZE, IMAGE_SIZE, 1]
 

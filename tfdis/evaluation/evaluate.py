@@ -20,19 +20,27 @@ from absl import logging
 
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.evaluation.saved_model_functions import SavedModelPosterior, load_representation_function
+from tfdis.training.export import read_model_metadata
 from tfdis.utils import gin_utils, layout, results
 
 
 def training_dataset_name(model_dir: str) -> str:
-    """The `dataset.name` recorded by the training step in `model_dir/results`."""
+    """The dataset the model in `model_dir` was trained on.
+
+    Read from the SavedModel's metadata (the resolved name, even if gin bound it through a
+    macro), else from the training step's `dataset.name` in `results/json/train_config.json`.
+    """
+    name = read_model_metadata(layout.saved_model_dir(model_dir)).get("dataset")
+    if name:
+        return name
     path = os.path.join(layout.results_dir(model_dir), "json", "train_config.json")
     if not os.path.exists(path):
         raise FileNotFoundError(
             f"{path} is missing: {model_dir} is not a trained or postprocessed tfdis run."
         )
     name = results.read_json(path).get("dataset.name")
-    if not name:
-        raise ValueError(f"{path} records no dataset.name; bind dataset.name for evaluation.")
+    if not name or name.startswith("%"):
+        raise ValueError(f"{path} records no dataset name; bind dataset.name for evaluation.")
     return name
 
 

@@ -55,13 +55,16 @@ class SavedModelPosterior:
         return out["mean"], out["logvar"]
 
     def sample(self, observations: np.ndarray, seed: int) -> np.ndarray:
-        """A posterior sample `(B, d)`, deterministic given `seed`."""
-        seed_tensor = tf.constant(int(seed) % 2**31, tf.int32)
-        return _batched(
-            lambda images: self.module.sample_latent(images, seed_tensor),
-            observations,
-            self.batch_size,
-        )["latents"]
+        """A posterior sample `(B, d)`, deterministic given `seed` and `batch_size`."""
+        observations = np.asarray(observations, dtype=np.float32)
+        parts = []
+        for chunk, start in enumerate(range(0, len(observations), self.batch_size)):
+            # Each chunk gets its own seed so rows `batch_size` apart do not share noise.
+            chunk_seed = np.random.RandomState([int(seed) % 2**32, chunk]).randint(2**31 - 1)
+            images = tf.constant(observations[start : start + self.batch_size])
+            latents = self.module.sample_latent(images, tf.constant(chunk_seed, tf.int32))
+            parts.append(latents["latents"].numpy())
+        return np.concatenate(parts, axis=0)
 
     def reconstruct(self, observations: np.ndarray) -> np.ndarray:
         """Reconstructions `(B, H, W, C)` in [0, 1] from the posterior mean."""

@@ -81,17 +81,19 @@ class FactorVAE(BaseVAE):
             )
         with tf.GradientTape(persistent=True) as tape:
             terms = self.compute_loss_terms(observations, seed, step, training=True)
-            loss = tf.debugging.check_numerics(terms["loss"], "non-finite training loss")
             discriminator_loss = self._discriminator_loss
         self._permutation_codes = None
         vae_variables = self.vae_variables
         discriminator_variables = self.discriminator.trainable_variables
-        vae_gradients = tape.gradient(loss, vae_variables)
+        vae_gradients = tape.gradient(terms["loss"], vae_variables)
         discriminator_gradients = tape.gradient(discriminator_loss, discriminator_variables)
         del tape
-        self.optimizer.apply_gradients(zip(vae_gradients, vae_variables, strict=True))
-        self.discriminator_optimizer.apply_gradients(
-            zip(discriminator_gradients, discriminator_variables, strict=True)
+        self.apply_updates_if_finite(
+            terms["loss"] + discriminator_loss,
+            [
+                (self.optimizer, vae_gradients, vae_variables),
+                (self.discriminator_optimizer, discriminator_gradients, discriminator_variables),
+            ],
         )
         for name, value in terms.items():
             self.trackers[name].update_state(value)

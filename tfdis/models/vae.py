@@ -148,20 +148,45 @@ class BaseVAE(keras.Model):
             "elbo": reconstruction + kl_loss,
         }
 
+    def apply_updates_if_finite(
+        self,
+        loss: tf.Tensor,
+        updates: Sequence[tuple[keras.optimizers.Optimizer, list, list]],
+    ) -> None:
+        """Applies `(optimizer, gradients, variables)` updates only if loss and gradients are finite.
+
+        Otherwise no weight and no step counter changes, and the step raises
+        `tf.errors.InvalidArgumentError` ("non-finite training loss"), so the weights and
+        `optimizer.iterations` stay those of the last good step.
+        """
+        all_gradients = [g for _, gradients, _ in updates for g in gradients if g is not None]
+        finite = tf.math.logical_and(
+            tf.reduce_all(tf.math.is_finite(loss)),
+            tf.math.is_finite(tf.linalg.global_norm(all_gradients)),
+        )
+
+        def apply() -> tf.Tensor:
+            for optimizer, gradients, variables in updates:
+                optimizer.apply_gradients(zip(gradients, variables, strict=True))
+            return tf.constant(True)
+
+        tf.cond(finite, apply, lambda: tf.constant(False))
+        # A stateful assert runs after the cond (tf.function keeps stateful ops in order).
+        tf.debugging.Assert(finite, ["non-finite training loss or gradient"])
+
     def train_step(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
         """One optimizer step on a batch `[B, H, W, C]`; returns the running means of the metrics.
 
-        A NaN or inf loss raises `tf.errors.InvalidArgumentError` before the weights change.
+        A NaN or inf loss or gradient raises `tf.errors.InvalidArgumentError` and changes nothing.
         """
         step = self.optimizer.iterations
         with tf.GradientTape() as tape:
             terms = self.compute_loss_terms(
                 observations, self.noise_seed_for_step(step), step, training=True
             )
-            loss = tf.debugging.check_numerics(terms["loss"], "non-finite training loss")
         variables = self.vae_variables
-        gradients = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        gradients = tape.gradient(terms["loss"], variables)
+        self.apply_updates_if_finite(terms["loss"], [(self.optimizer, gradients, variables)])
         for name, value in terms.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}

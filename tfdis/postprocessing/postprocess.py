@@ -17,7 +17,7 @@ import gin
 import tensorflow as tf
 from absl import logging
 
-from tfdis.training.export import save_module_atomically
+from tfdis.training.export import read_model_metadata, save_module_atomically
 from tfdis.utils import gin_utils, layout, results
 
 
@@ -107,14 +107,13 @@ def postprocess(
         )
     trained = tf.saved_model.load(trained_dir)
     module = RepresentationModule(trained, postprocess_fn, random_seed)
+    # Carry the trained model's facts (dataset, posterior correlation, ...) to the metrics.
+    metadata = read_model_metadata(trained_dir)
+    metadata.update(
+        postprocess_fn=postprocess_fn.__name__, trained_model=os.path.abspath(trained_dir)
+    )
     save_module_atomically(
-        module,
-        module.signatures(),
-        layout.saved_model_dir(output_dir),
-        metadata={
-            "postprocess_fn": postprocess_fn.__name__,
-            "trained_model": os.path.abspath(trained_dir),
-        },
+        module, module.signatures(), layout.saved_model_dir(output_dir), metadata=metadata
     )
     result_dir = layout.results_dir(output_dir)
     results.save_gin_config(result_dir, "postprocess", gin_utils.operative_config())

@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from tfdis.models.vae import BaseVAE
 from tfdis.posteriors import make_gaussian_posterior
+from tfdis.utils import results
 
 METADATA_FILE = "tfdis_model.json"
 
@@ -98,6 +99,7 @@ def save_module_atomically(
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-export-")
     try:
+        os.chmod(tmp, results.default_mode(directory=True))  # mkdtemp's 0700 would stick
         tf.saved_model.save(module, tmp, signatures=signatures)
         if metadata is not None:
             with open(os.path.join(tmp, METADATA_FILE), "w") as f:
@@ -122,3 +124,12 @@ def export_vae(model: BaseVAE, export_dir: str, metadata: dict | None = None) ->
     }
     info.update(metadata or {})
     save_module_atomically(module, module.signatures(), export_dir, info)
+
+
+def read_model_metadata(export_dir: str) -> dict:
+    """The `tfdis_model.json` facts of an exported model (empty if it has none)."""
+    path = os.path.join(export_dir, METADATA_FILE)
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)

@@ -15,8 +15,14 @@ def adam_optimizer(
     beta2: float = 0.999,
     epsilon: float = 1e-8,
     weight_decay: float | None = None,
+    name: str = "Adam",
+    use_locking: bool = False,
 ) -> keras.optimizers.Optimizer:
-    """Adam with TF1's argument names, so dlib configs carry over; `weight_decay` gives AdamW."""
+    """Adam with TF1's argument names, so dlib configs carry over; `weight_decay` gives AdamW.
+
+    `name` and `use_locking` are accepted because dlib's configs bind them; TF2 ignores them.
+    """
+    del name, use_locking
     if weight_decay:
         return keras.optimizers.AdamW(
             learning_rate=learning_rate,
@@ -30,17 +36,28 @@ def adam_optimizer(
     )
 
 
+def _make_optimizer(
+    optimizer_fn: Callable[..., keras.optimizers.Optimizer], learning_rate: float | None
+) -> keras.optimizers.Optimizer:
+    # dlib's factories take an optional learning_rate that overrides the optimizer's own.
+    if learning_rate is None:
+        return optimizer_fn()
+    return optimizer_fn(learning_rate=learning_rate)
+
+
 @gin.configurable("vae_optimizer")
 def make_vae_optimizer(
-    optimizer_fn: Callable[[], keras.optimizers.Optimizer] = adam_optimizer,
+    optimizer_fn: Callable[..., keras.optimizers.Optimizer] = adam_optimizer,
+    learning_rate: float | None = None,
 ) -> keras.optimizers.Optimizer:
     """The optimizer of the VAE's encoder and decoder."""
-    return optimizer_fn()
+    return _make_optimizer(optimizer_fn, learning_rate)
 
 
 @gin.configurable("discriminator_optimizer")
 def make_discriminator_optimizer(
-    optimizer_fn: Callable[[], keras.optimizers.Optimizer] = adam_optimizer,
+    optimizer_fn: Callable[..., keras.optimizers.Optimizer] = adam_optimizer,
+    learning_rate: float | None = None,
 ) -> keras.optimizers.Optimizer:
     """The optimizer of a model's discriminator (FactorVAE)."""
-    return optimizer_fn()
+    return _make_optimizer(optimizer_fn, learning_rate)

@@ -39,7 +39,7 @@ class NonFiniteLossError(RuntimeError):
         self.step = step
         self.checkpoint_step = checkpoint_step
         super().__init__(
-            f"Training stopped: the loss became NaN or inf at step {step}. The last good "
+            f"Training stopped: the loss or its gradient became NaN or inf at step {step}. The last good "
             f"checkpoint (step {checkpoint_step}) is kept in {checkpoint_dir}. Fix the cause "
             "(e.g. a lower learning rate) and rerun the same command to resume from it, or pass "
             "--overwrite to start over."
@@ -141,7 +141,7 @@ def train(
     data = get_named_ground_truth_data()
     keras.utils.set_random_seed(random_seed)
     model.build_networks(
-        data.observation_shape, noise_seed=random_seed, dataset_size=data.num_observations
+        data.observation_shape, noise_seed=random_seed, dataset_size=data.dataset_size
     )
     model.configure_optimizers()
     optimizer = model.optimizer
@@ -194,9 +194,9 @@ def train(
             try:
                 logs = train_fn(batch)
             except tf.errors.InvalidArgumentError as error:
-                if "non-finite training loss" not in str(error):
+                if "non-finite training loss or gradient" not in str(error):
                     raise
-                # The failing update was not applied: the weights are those of step - 1.
+                # The failing update was not applied: weights and step counter are step - 1's.
                 if step - 1 > last_saved:
                     manager.save(checkpoint_number=step - 1)
                     last_saved = step - 1
@@ -229,7 +229,7 @@ def train(
     export.export_vae(
         model,
         layout.saved_model_dir(model_dir),
-        metadata={"dataset": gin_utils.query("dataset.name"), "random_seed": random_seed},
+        metadata={"dataset": data.name, "random_seed": random_seed},
     )
     train_results = dict(eval_results)
     train_results.update(
@@ -251,7 +251,10 @@ def train(
 def evaluate_loss_terms(
     model: BaseVAE, data, batch_size: int, random_seed: int, eval_steps: int
 ) -> dict[str, float]:
-    """Means of the model's logged terms over `eval_steps` held-out batches (dlib's eval)."""
+    """Means of the model's logged terms over `eval_steps` batches of the eval stream (dlib's eval).
+
+    The eval stream draws other samples of the same data, not held-out images, as in dlib.
+    """
     for tracker in model.metrics:
         tracker.reset_state()
     test_fn = tf.function(model.test_step)

@@ -18,12 +18,24 @@ from typing import Any
 import numpy as np
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def default_mode(directory: bool = False) -> int:
+    """The mode a plain `open`/`mkdir` would give (temp files are private by default)."""
+    return (0o777 if directory else 0o666) & ~_umask()
+
+
 def atomic_write_text(path: str, text: str) -> None:
     """Writes `text` to `path` through a temporary file and a rename (never a partial file)."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
     try:
+        os.chmod(tmp, default_mode())
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()
@@ -71,7 +83,7 @@ def gin_config_to_dict(config_str: str) -> dict[str, str]:
         if not stripped or stripped.startswith("#"):
             continue
         if statements and raw[:1].isspace():  # continuation line of a multi-line value
-            statements[-1] += " " + stripped
+            statements[-1] = statements[-1].rstrip("\\").rstrip() + " " + stripped
         else:
             statements.append(stripped)
     result: dict[str, str] = {}
@@ -128,8 +140,8 @@ def update_result_directory(
             for src in glob.glob(os.path.join(previous_result_dir, sub, "*")):
                 dst = os.path.join(result_dir, sub, os.path.basename(src))
                 if not os.path.exists(dst):
-                    os.makedirs(os.path.dirname(dst), exist_ok=True)
-                    shutil.copyfile(src, dst)
+                    with open(src) as f:
+                        atomic_write_text(dst, f.read())
     atomic_write_json(os.path.join(result_dir, "json", f"{step_name}_results.json"), results)
     aggregate: dict[str, Any] = {}
     for path in sorted(glob.glob(os.path.join(result_dir, "json", "*.json"))):
