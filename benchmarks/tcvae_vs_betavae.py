@@ -32,6 +32,8 @@ def run(cmd: list[str], log_path: str) -> None:
 def train_and_evaluate(name: str, seed: int, args) -> dict:
     config, binding = MODELS[name]
     model_dir = os.path.join(args.output_dir, f"{name}_seed{seed}")
+    if args.summarize_only:
+        return read_row(name, seed, model_dir, train_seconds=float("nan"))
     log_path = model_dir + ".log"
     start = time.time()
     run(
@@ -63,7 +65,12 @@ def train_and_evaluate(name: str, seed: int, args) -> dict:
         ],
         log_path,
     )
-    row = {"model": name, "seed": seed, "train_seconds": round(train_seconds)}
+    return read_row(name, seed, model_dir, round(train_seconds))
+
+
+def read_row(name: str, seed: int, model_dir: str, train_seconds: float) -> dict:
+    """One table row from a finished and evaluated run directory."""
+    row = {"model": name, "seed": seed, "train_seconds": train_seconds}
     for metric in ("mig", "tc_mean_sample"):
         path = os.path.join(
             model_dir, "metrics", "mean", metric, "results", "json", "evaluation_results.json"
@@ -83,6 +90,9 @@ def main() -> None:
     parser.add_argument("--training_steps", type=int, default=12000)
     parser.add_argument("--learning_rate", type=float, default=5e-4)
     parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument(
+        "--summarize_only", action="store_true", help="Print the table of existing runs."
+    )
     args = parser.parse_args()
     os.makedirs(args.output_dir, exist_ok=True)
     jobs = [(name, int(seed)) for seed in args.seeds.split(",") for name in MODELS]
