@@ -81,7 +81,7 @@ class SyntheticPosterior:
     def encode(self, observations):
         x = np.asarray(observations, np.float64).reshape(len(observations), -1)
         informative = 3.0 * x - 1.5  # spread like trained means, about [-1.5, 1.5]
-        collapsed = 0.02 * (x - 0.5)
+        collapsed = 0.02 * np.sin(7.0 * x)  # nonlinear: means are not collinear
         mean = np.concatenate([informative, collapsed], axis=1)
         logvar = np.concatenate(
             [np.full(x.shape, 2 * np.log(INFORMATIVE_SIGMA)), np.full(x.shape, -0.02)], axis=1
@@ -121,7 +121,7 @@ class MomentPosterior:
         features = np.stack(
             [1.5 * cx, 1.5 * cy, np.log(mass) - 5.0, (uu - vv) / spread, 2 * uv / spread], axis=1
         )
-        mean = np.concatenate([features, 0.02 * features], axis=1)
+        mean = np.concatenate([features, 0.02 * np.sin(3.0 * features)], axis=1)
         logvar = np.concatenate(
             [
                 np.full(features.shape, 2 * np.log(INFORMATIVE_SIGMA)),

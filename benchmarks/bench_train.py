@@ -30,7 +30,6 @@ from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models import architectures
 from tfdis.utils import gin_utils
 
-
 MODELS = ("betavae", "annealedvae", "betatcvae", "factorvae", "dipvae_i", "dipvae_ii", "rtcvae")
 
 
