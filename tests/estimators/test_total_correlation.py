@@ -347,3 +347,20 @@ def test_bad_input_raises():
         monte_carlo(mean, logvar, tf.constant([1, 2]), 0)
     with pytest.raises(ValueError, match=r"\[B, 2\] logits"):
         density_ratio(keras.Sequential([keras.Input((3,)), keras.layers.Dense(3)]), z, [1, 2])
+
+
+def test_shared_joint_logits_give_the_same_loss_and_discriminator_gradients():
+    disc = _discriminator(3)
+    z = tf.Variable(np.random.default_rng(3).normal(size=(16, 3)).astype(np.float32))
+    estimates, gradients = [], []
+    for share in (False, True):
+        with tf.GradientTape() as tape:
+            estimate = density_ratio(disc, z, tf.constant([4, 5]), share_joint_logits=share)
+        estimates.append(estimate)
+        gradients.append(tape.gradient(estimate.discriminator_loss, disc.trainable_variables))
+    np.testing.assert_allclose(
+        estimates[0].discriminator_loss, estimates[1].discriminator_loss, rtol=1e-6
+    )
+    assert float(estimates[0].discriminator_accuracy) == float(estimates[1].discriminator_accuracy)
+    for a, b in zip(gradients[0], gradients[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

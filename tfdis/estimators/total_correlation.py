@@ -400,6 +400,7 @@ def density_ratio(
     seed: tf.Tensor,
     z_for_permutation: tf.Tensor | None = None,
     training: bool = True,
+    share_joint_logits: bool = False,
 ) -> DensityRatioEstimate:
     """FactorVAE's density-ratio TC and discriminator loss (SPEC section 6).
 
@@ -416,6 +417,10 @@ def density_ratio(
         z_for_permutation: optional `[B2, d]` codes of a second batch to permute (FactorVAE's
             reference draws one); defaults to `z`.
         training: passed to the discriminator.
+        share_joint_logits: reuse D(z) for the joint half of the discriminator loss, as dlib
+            does, instead of a second pass on stop_gradient(z). Saves a third of the
+            discriminator's work; the loss then also depends on z, so differentiate it only
+            with respect to the discriminator's weights (FactorVAE does).
 
     Returns:
         `DensityRatioEstimate`; apply gradients of `total_correlation` to the encoder only and of
@@ -430,17 +435,22 @@ def density_ratio(
     total_correlation = tf.reduce_mean(logits[:, 0] - logits[:, 1])
 
     source = z if z_for_permutation is None else tf.convert_to_tensor(z_for_permutation, z.dtype)
-    joint = tf.stop_gradient(z)
     permuted = permute_dims(tf.stop_gradient(source), seed)
-    both = discriminator(tf.concat([joint, permuted], axis=0), training=training)
+    if share_joint_logits:
+        joint_logits = logits
+        permuted_logits = discriminator(permuted, training=training)
+        both = tf.concat([joint_logits, permuted_logits], axis=0)
+    else:
+        joint = tf.stop_gradient(z)
+        both = discriminator(tf.concat([joint, permuted], axis=0), training=training)
     labels = tf.concat(
-        [tf.zeros(tf.shape(joint)[:1], tf.int32), tf.ones(tf.shape(permuted)[:1], tf.int32)],
+        [tf.zeros(tf.shape(z)[:1], tf.int32), tf.ones(tf.shape(permuted)[:1], tf.int32)],
         axis=0,
     )
     cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=labels, logits=tf.cast(both, tf.float32)
     )
-    num_joint = tf.shape(joint)[0]
+    num_joint = tf.shape(z)[0]
     discriminator_loss = 0.5 * (
         tf.reduce_mean(cross_entropy[:num_joint]) + tf.reduce_mean(cross_entropy[num_joint:])
     )

@@ -62,6 +62,7 @@ class FactorVAE(BaseVAE):
             z_sampled,
             self.permutation_seed(step),
             z_for_permutation=self._permutation_codes,
+            share_joint_logits=True,  # the train step differentiates it for D's weights only
         )
         self._discriminator_loss = estimate.discriminator_loss
         self.log_scalar("total_correlation", estimate.total_correlation)
