@@ -23,10 +23,10 @@ def test_known_importance_matrices():
     assert dci.disentanglement(half) == pytest.approx(0.5)
 
 
-def _score(representation, backend="exact", seed=0):
+def _score(representation, backend="exact", seed=0, n_jobs=1):
     return dci.compute_dci(
         tl.IdentityData((4, 4, 4, 4)), representation, np.random.RandomState(seed),
-        num_train=300, num_test=200, backend=backend, n_jobs=2,
+        num_train=300, num_test=200, backend=backend, n_jobs=n_jobs,
     )  # fmt: skip
 
 
@@ -46,8 +46,11 @@ def test_rotated_and_random_low():
     assert random["informativeness_test"] < 0.4
 
 
-def test_same_seed_same_result():
-    assert _score(tl.rotated_representation, seed=3) == _score(tl.rotated_representation, seed=3)
+@pytest.mark.parametrize("backend", dci.BACKENDS)
+def test_parallel_fits_match_serial_and_repeat(backend):
+    serial = _score(tl.rotated_representation, backend, seed=3)
+    assert _score(tl.rotated_representation, backend, seed=3, n_jobs=2) == serial
+    assert _score(tl.rotated_representation, backend, seed=3, n_jobs=2) == serial
 
 
 def test_bad_backend():

@@ -14,10 +14,13 @@ boosting loop holds the GIL), in threads for "histogram" (its OpenMP code releas
 
 from __future__ import annotations
 
+import concurrent.futures
+
 import gin
 import joblib
 import numpy as np
 import scipy.stats
+import threadpoolctl
 from sklearn import ensemble
 
 from tfdis.data.ground_truth_data import GroundTruthData
@@ -101,7 +104,10 @@ def _fit_one(x_train, y_train, x_test, y_test, backend, seed):
             max_iter=100, learning_rate=0.1, max_depth=3, max_leaf_nodes=None,
             min_samples_leaf=1, l2_regularization=0.0, early_stopping=False, random_state=seed,
         )  # fmt: skip
-        model.fit(x_train, y_train)
+        # One OpenMP thread per fit (the parallelism is over factors): spinning OpenMP threads
+        # slow down by orders of magnitude on a shared, oversubscribed CPU.
+        with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
+            model.fit(x_train, y_train)
         importances = _split_gain_importances(model, x_train.shape[1])
     train_acc = float(np.mean(model.predict(x_train) == y_train))
     test_acc = float(np.mean(model.predict(x_test) == y_test))
@@ -139,11 +145,20 @@ def compute_importance_gbt(
             f"{codes.shape}, {factors.shape}, {codes_test.shape}, {factors_test.shape}"
         )
     seeds = random_state.randint(2**31 - 1, size=factors.shape[0])
-    prefer = "processes" if backend == "exact" else "threads"
-    results = joblib.Parallel(n_jobs=n_jobs, prefer=prefer)(
-        joblib.delayed(_fit_one)(codes.T, factors[j], codes_test.T, factors_test[j], backend, seed)
+    jobs = [
+        (codes.T, factors[j], codes_test.T, factors_test[j], backend, seed)
         for j, seed in enumerate(seeds)
-    )
+    ]
+    if backend == "exact":
+        results = joblib.Parallel(n_jobs=n_jobs, prefer="processes")(
+            joblib.delayed(_fit_one)(*job) for job in jobs
+        )
+    else:
+        # Always in worker threads, even for n_jobs=1: a single-threaded OpenMP fit on the main
+        # thread ran 100x slower once TensorFlow was loaded in the process.
+        workers = joblib.effective_n_jobs(n_jobs)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda job: _fit_one(*job), jobs))
     importance = np.stack([r[0] for r in results], axis=1)
     return (
         importance,

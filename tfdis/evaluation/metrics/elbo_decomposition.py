@@ -12,7 +12,6 @@ import gin
 import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData
-from tfdis.estimators.elbo_decomposition import elbo_decomposition_from_posteriors
 from tfdis.evaluation.metrics import protocols
 
 
@@ -64,6 +63,9 @@ def _compute_elbo_decomposition(
     correlation: float = 0.0,
 ) -> dict[str, float]:
     """The decomposition of posteriors `(N, d)` as a flat dict."""
+    # Imported here: the estimator loads TensorFlow, which the other metrics do not need.
+    from tfdis.estimators.elbo_decomposition import elbo_decomposition_from_posteriors
+
     result = elbo_decomposition_from_posteriors(
         means, logvars, seed=seed, num_samples=num_samples, correlation=correlation
     )

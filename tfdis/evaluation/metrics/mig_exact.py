@@ -20,11 +20,11 @@ result is left out.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import gin
 import numpy as np
-import tensorflow as tf
 
 from tfdis.data.ground_truth_data import FactorGrid, GroundTruthData
 from tfdis.evaluation.metrics.protocols import PosteriorEncoder
@@ -182,24 +182,30 @@ def _log_normal(z: np.ndarray, mean: np.ndarray, logvar: np.ndarray) -> np.ndarr
     return -0.5 * (_LOG_2PI + logvar + (z - mean) ** 2 * np.exp(-logvar))
 
 
-@tf.function(jit_compile=True)
-def _pair_sum(z, shift, mu, inv_var, offset):
-    """sum_b exp(offset_b - (z_t - mu_b)^2 inv_var_b / 2 - shift_t) per pair, `(P, T)`.
+@functools.cache
+def _kernels():
+    """The two XLA kernels, built on first use (so importing the metrics does not load TF)."""
+    import tensorflow as tf
 
-    z, shift `(P, T)`; mu, inv_var, offset `(P, B)`. One pass (no running max): the shift keeps
-    every term in float32 range (see `log_mixture_sum`).
-    """
-    diff = z[:, :, None] - mu[:, None, :]
-    exponent = offset[:, None, :] - shift[:, :, None] - 0.5 * diff * diff * inv_var[:, None, :]
-    return tf.reduce_sum(tf.exp(exponent), axis=2)
+    @tf.function(jit_compile=True)
+    def pair_sum(z, shift, mu, inv_var, offset):
+        """sum_b exp(offset_b - (z_t - mu_b)^2 inv_var_b / 2 - shift_t) per pair, `(P, T)`.
 
+        z, shift `(P, T)`; mu, inv_var, offset `(P, B)`. One pass (no running max): the shift
+        keeps every term in float32 range (see `log_mixture_sum`).
+        """
+        diff = z[:, :, None] - mu[:, None, :]
+        exponent = offset[:, None, :] - shift[:, :, None] - 0.5 * diff * diff * inv_var[:, None, :]
+        return tf.reduce_sum(tf.exp(exponent), axis=2)
 
-@tf.function(jit_compile=True)
-def _pair_logsumexp(z, mu, inv_var, offset):
-    """log sum_b exp(offset_b - (z_t - mu_b)^2 inv_var_b / 2) per pair (overflow fallback)."""
-    diff = z[:, :, None] - mu[:, None, :]
-    exponent = offset[:, None, :] - 0.5 * diff * diff * inv_var[:, None, :]
-    return tf.reduce_logsumexp(exponent, axis=2)
+    @tf.function(jit_compile=True)
+    def pair_logsumexp(z, mu, inv_var, offset):
+        """log sum_b exp(offset_b - (z_t - mu_b)^2 inv_var_b / 2) per pair (overflow fallback)."""
+        diff = z[:, :, None] - mu[:, None, :]
+        exponent = offset[:, None, :] - 0.5 * diff * diff * inv_var[:, None, :]
+        return tf.reduce_logsumexp(exponent, axis=2)
+
+    return pair_sum, pair_logsumexp
 
 
 def _pad_rows(array: np.ndarray, multiple: int, value: float | None = None) -> np.ndarray:
@@ -282,6 +288,7 @@ def log_mixture_sum(
     shift = np.where(np.isfinite(bound), bound + _SHIFT_MARGIN, 0.0).astype(np.float32)
     inv_blocks = np.exp(-lv_blocks)
     offset_blocks = lw_blocks - 0.5 * (lv_blocks + np.float32(_LOG_2PI))
+    pair_sum, pair_logsumexp = _kernels()
     running = np.zeros((dims * num_tiles, sample_tile))
     segments = pairs[:, 0] * num_tiles + pairs[:, 1]
     for start in range(0, len(pairs), pairs_per_call):
@@ -290,10 +297,10 @@ def log_mixture_sum(
         chunk = _pad_rows(chunk, pairs_per_call)
         d, t, b = chunk[:, 0], chunk[:, 1], chunk[:, 2]
         args = (z_tiles[d, t], mu_blocks[d, b], inv_blocks[d, b], offset_blocks[d, b])
-        values = _pair_sum(args[0], shift[d, t], *args[1:]).numpy()[:n].astype(np.float64)
+        values = pair_sum(args[0], shift[d, t], *args[1:]).numpy()[:n].astype(np.float64)
         if not np.all(np.isfinite(values)):
             # A term beyond float32 range after the shift: redo this chunk in log space.
-            logs = _pair_logsumexp(*args).numpy()[:n].astype(np.float64)
+            logs = pair_logsumexp(*args).numpy()[:n].astype(np.float64)
             values = np.exp(logs - shift[d, t][:n])
         seg = segments[start : start + n]
         starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])

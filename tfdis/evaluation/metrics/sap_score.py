@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 
 import gin
+import joblib
 import numpy as np
 from sklearn import svm
 from sklearn.exceptions import ConvergenceWarning
@@ -78,6 +79,7 @@ def compute_score_matrix(
     codes_test: np.ndarray,
     factors_test: np.ndarray,
     continuous_factors: bool,
+    n_jobs: int = -1,
 ) -> np.ndarray:
     """The `(num_codes, num_factors)` predictability matrix described in the module docstring."""
     num_codes, num_factors = codes.shape[0], factors.shape[0]
@@ -92,17 +94,23 @@ def compute_score_matrix(
             matrix = cov**2 / (var_codes[:, None] * var_factors[None, :])
         # dlib: a (near-)constant code scores 0.
         return np.where(var_codes[:, None] > 1e-12, np.nan_to_num(matrix), 0.0)
-    matrix = np.zeros((num_codes, num_factors))
-    for i in range(num_codes):
-        for j in range(num_factors):
-            classifier = svm.LinearSVC(C=0.01, class_weight="balanced")
-            with warnings.catch_warnings():
-                # C = 0.01 is the field's setting; liblinear often stops at its iteration cap.
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                classifier.fit(codes[i, :, None], factors[j])
-            predicted = classifier.predict(codes_test[i, :, None])
-            matrix[i, j] = np.mean(predicted == factors_test[j])
-    return matrix
+    # One classifier per (code, factor); liblinear releases the GIL, so threads run them in parallel.
+    accuracies = joblib.Parallel(n_jobs=n_jobs, prefer="threads")(
+        joblib.delayed(_single_code_accuracy)(codes[i], factors[j], codes_test[i], factors_test[j])
+        for i in range(num_codes)
+        for j in range(num_factors)
+    )
+    return np.asarray(accuracies).reshape(num_codes, num_factors)
+
+
+def _single_code_accuracy(code, factor, code_test, factor_test) -> float:
+    """Test accuracy of a LinearSVC predicting `factor` `(N,)` from one code `(N,)`."""
+    classifier = svm.LinearSVC(C=0.01, class_weight="balanced")
+    with warnings.catch_warnings():
+        # C = 0.01 is the field's setting; liblinear often stops at its iteration cap.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        classifier.fit(code[:, None], factor)
+    return float(np.mean(classifier.predict(code_test[:, None]) == factor_test))
 
 
 def compute_avg_diff_top_two(matrix: np.ndarray) -> float:
