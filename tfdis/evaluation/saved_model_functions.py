@@ -12,6 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
+from tfdis.training.export import read_model_metadata
+
 
 def _batched(fn: Callable[[tf.Tensor], dict], observations: np.ndarray, batch_size: int) -> dict:
     """Applies a signature-like `fn` over `observations` in batches, concatenating outputs."""
@@ -48,6 +50,10 @@ class SavedModelPosterior:
     def __init__(self, saved_model_dir: str, batch_size: int = 1024):
         self.module = tf.saved_model.load(saved_model_dir)
         self.batch_size = batch_size
+        # The posterior noise correlation s (SPEC section 5), for metrics of the joint posterior.
+        self.correlation = float(
+            read_model_metadata(saved_model_dir).get("posterior_correlation", 0.0)
+        )
 
     def encode(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior means and log-variances, each `(B, d)`."""

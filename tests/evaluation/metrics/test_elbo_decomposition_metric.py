@@ -29,3 +29,19 @@ def test_metric_on_separated_posteriors():
         tl.IdentityData((4, 4)), encoder, np.random.RandomState(0), num_points=200
     )
     assert scores == same
+
+
+def test_correlation_defaults_to_the_encoders():
+    # Every posterior is N(0, S) with unit marginals: q(z) = N(0, S), so TC = -1/2 log det S.
+    encoder = tl.GaussianPosterior(np.zeros((3, 2)), sigma=1.0)
+    data = tl.IdentityData((2, 2))
+    plain = elbo_decomposition.compute_elbo_decomposition(
+        data, encoder, np.random.RandomState(0), num_points=300, num_samples=3000
+    )
+    encoder.correlation = 0.5
+    correlated = elbo_decomposition.compute_elbo_decomposition(
+        data, encoder, np.random.RandomState(0), num_points=300, num_samples=3000
+    )
+    log_det = 2 * np.log(0.5) + np.log(2.0)  # d = 3, s = 0.5
+    assert plain["total_correlation"] == pytest.approx(0.0, abs=0.05)
+    assert correlated["total_correlation"] == pytest.approx(-0.5 * log_det, abs=0.05)

@@ -27,7 +27,7 @@ def compute_elbo_decomposition(
     num_points: int = 10000,
     num_samples: int | None = None,
     batch_size: int = 1024,
-    correlation: float = 0.0,
+    correlation: float | None = None,
 ) -> dict[str, float]:
     """Decomposes the average KL over `num_points` observations (the dataset p(n)).
 
@@ -39,13 +39,16 @@ def compute_elbo_decomposition(
         num_points: N, observations forming p(n).
         num_samples: (n, z) draws; None draws one from every posterior (cost N^2 d).
         batch_size: observations per encoder call.
-        correlation: the model's posterior noise correlation s (SPEC section 5).
+        correlation: the model's posterior noise correlation s (SPEC section 5); None takes
+            `posterior_encoder.correlation` (an exported model records it), else 0.
 
     Returns:
         `{"index_code_mutual_info", "total_correlation", "dimwise_kl", "estimated_kl",
         "analytic_kl", "dimwise_kl.<j>"}` in nats.
     """
     del artifact_dir
+    if correlation is None:
+        correlation = float(getattr(posterior_encoder, "correlation", 0.0))
     if num_points < 1:
         raise ValueError(f"num_points must be positive, got {num_points}")
     observations = ground_truth_data.sample_observations(num_points, random_state)
