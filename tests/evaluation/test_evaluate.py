@@ -81,3 +81,29 @@ def test_sampled_representation_is_a_posterior_sample(trained_run):
 def test_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="train it first"):
         evaluate_run(str(tmp_path), ["mig"])
+
+
+def test_unknown_metric_is_a_clear_error(trained_run):
+    with pytest.raises(ValueError, match="unknown metric.*no_such_metric.*available: .*mig"):
+        evaluate_run(trained_run, ["no_such_metric"])
+
+
+def test_posterior_metrics_run_on_the_exported_model(trained_run):
+    results = evaluate_run(
+        trained_run,
+        ["tc_mean_sample", "elbo_decomposition"],
+        overwrite=True,
+        gin_bindings=[
+            "tc_mean_sample.num_points = 300",
+            "elbo_decomposition_metric.num_points = 200",
+        ],
+    )
+    assert results["tc_mean_sample"]["tc_mean"] >= 0.0
+    assert np.isfinite(results["elbo_decomposition"]["total_correlation"])
+    np.testing.assert_allclose(
+        results["elbo_decomposition"]["estimated_kl"],
+        results["elbo_decomposition"]["index_code_mutual_info"]
+        + results["elbo_decomposition"]["total_correlation"]
+        + results["elbo_decomposition"]["dimwise_kl"],
+        rtol=1e-6,
+    )

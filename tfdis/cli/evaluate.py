@@ -17,7 +17,19 @@ FLAGS = flags.FLAGS
 
 DEFAULT_METRICS = ("mig",)
 
-flags.DEFINE_list("metrics", list(DEFAULT_METRICS), "Metric configs to run (gin_configs/metrics/).")
+flags.DEFINE_list(
+    "metrics",
+    list(DEFAULT_METRICS),
+    "Metric configs to run (names in gin_configs/metrics/), or 'all'.",
+)
+
+
+def available_metrics() -> list[str]:
+    """Names of the metric configs in `gin_configs/metrics/`."""
+    from tfdis.utils import gin_utils
+
+    directory = os.path.join(gin_utils.gin_configs_dir(), "metrics")
+    return sorted(name[:-4] for name in os.listdir(directory) if name.endswith(".gin"))
 
 
 def format_summary(all_results: dict[str, dict]) -> str:
@@ -58,6 +70,13 @@ def evaluate_run(
         raise FileNotFoundError(
             f"{model_dir} has no exported model ({layout.saved_model_dir(model_dir)}); "
             "train it first with tfdis_train."
+        )
+    if list(metrics) == ["all"]:
+        metrics = available_metrics()
+    unknown = sorted(set(metrics) - set(available_metrics()))
+    if unknown:
+        raise ValueError(
+            f"unknown metric(s) {unknown}; available: {', '.join(available_metrics())}, or all"
         )
     postprocessed = layout.postprocess_dir(model_dir, representation)
     if not os.path.isdir(layout.saved_model_dir(postprocessed)):
