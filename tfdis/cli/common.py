@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 from absl import flags
+from absl import logging as absl_logging
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -30,14 +31,19 @@ flags.DEFINE_string(
 )
 
 
+def _quiet_tensorflow_info(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or f"{os.sep}tensorflow{os.sep}" not in record.pathname
+
+
 def run_reporting_errors(program: str, main: Callable[[], object]) -> None:
     """Runs `main`, turning expected errors into `program: error: ...` and exit status 1."""
     from tfdis.data.paths import DatasetNotFoundError
     from tfdis.training.train import NonFiniteLossError
 
     # TensorFlow's own INFO lines (checkpoint sharding, SavedModel renames) drown the progress
-    # log; set after TensorFlow's import, which configures its logger.
+    # log; they reach absl's handler from TensorFlow's files, so filter them there.
     logging.getLogger("tensorflow").setLevel(logging.WARNING)
+    absl_logging.get_absl_handler().addFilter(_quiet_tensorflow_info)
 
     try:
         main()

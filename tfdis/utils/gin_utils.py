@@ -52,7 +52,7 @@ def resolve_config_path(path: str) -> str:
         candidates += [c + ".gin" for c in candidates]
     for candidate in candidates:
         if os.path.isfile(candidate):
-            return candidate
+            return os.path.abspath(candidate)
     raise FileNotFoundError(
         f"gin config {path!r} not found (looked in the working directory and {gin_configs_dir()})."
     )
