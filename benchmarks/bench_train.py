@@ -66,6 +66,53 @@ def make_bare_step(observation_shape):
     return step
 
 
+def make_bare_factorvae_step(observation_shape):
+    """A bare FactorVAE step: the bare VAE step plus SPEC's 6 x 1000 discriminator, gamma TC,
+    the discriminator loss on permuted codes and a second Adam, nothing else. It measures what
+    the discriminator itself costs, so the tfdis FactorVAE step can be compared with it."""
+    encoder = architectures.conv_encoder(input_shape=observation_shape, num_latent=10)
+    decoder = architectures.deconv_decoder(num_latent=10, output_shape=observation_shape)
+    discriminator = architectures.fc_discriminator(num_latent=10)
+    vae_variables = encoder.trainable_variables + decoder.trainable_variables
+    disc_variables = discriminator.trainable_variables
+    vae_optimizer, disc_optimizer = (
+        keras.optimizers.Adam(1e-4),
+        keras.optimizers.Adam(1e-4, 0.5, 0.9),
+    )
+    vae_optimizer.build(vae_variables)
+    disc_optimizer.build(disc_variables)
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape(persistent=True) as tape:
+            mean, logvar = encoder(x, training=True)
+            z = mean + tf.exp(0.5 * logvar) * tf.random.normal(tf.shape(mean))
+            logits = decoder(z, training=True)
+            recon = tf.reduce_sum(
+                tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), axis=[1, 2, 3]
+            )
+            kl = 0.5 * tf.reduce_sum(tf.square(mean) + tf.exp(logvar) - logvar - 1.0, axis=1)
+            d_z = discriminator(z, training=True)
+            tc = tf.reduce_mean(d_z[:, 0] - d_z[:, 1])
+            loss = tf.reduce_mean(recon) + tf.reduce_mean(kl) + 35.0 * tc
+            shuffled = tf.transpose(tf.map_fn(tf.random.shuffle, tf.transpose(tf.stop_gradient(z))))
+            d_perm = discriminator(shuffled, training=True)
+            ones = tf.ones(tf.shape(z)[:1], tf.int32)
+            disc_loss = 0.5 * (
+                tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(0 * ones, d_z))
+                + tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(ones, d_perm))
+            )
+        vae_optimizer.apply_gradients(
+            zip(tape.gradient(loss, vae_variables), vae_variables, strict=True)
+        )
+        disc_optimizer.apply_gradients(
+            zip(tape.gradient(disc_loss, disc_variables), disc_variables, strict=True)
+        )
+        return loss
+
+    return step
+
+
 def images_per_second(step, batch, steps: int) -> float:
     result = None
     start = time.perf_counter()
@@ -102,11 +149,30 @@ def main() -> None:
         f"tf {tf.__version__}, keras {keras.__version__}, {os.cpu_count()} CPUs, dataset {args.dataset}"
     )
     print(f"{'model':>12} {'batch':>6} {'model img/s':>12} {'bare img/s':>11} {'ratio':>6}")
+    reference_rows = []
     input_rates = {}
     for batch_size in (int(b) for b in args.batch_sizes.split(",")):
         batch = tf.constant(pipeline.sample_batch(data, batch_size, 0, 0, pipeline.TRAIN_STREAM))
         bare_step = make_bare_step(shape)
         images_per_second(bare_step, batch, 3)
+        if "factorvae" in args.models.split(","):
+            # The discriminator's own cost: a bare FactorVAE step against the bare VAE step.
+            bare_factor = make_bare_factorvae_step(shape)
+            images_per_second(bare_factor, batch, 3)
+            rates = [
+                (
+                    images_per_second(bare_factor, batch, args.steps),
+                    images_per_second(bare_step, batch, args.steps),
+                )
+                for _ in range(args.rounds)
+            ]
+            reference_rows.append(
+                (
+                    batch_size,
+                    statistics.median(a / b for a, b in rates),
+                    statistics.median(a for a, _ in rates),
+                )
+            )
         for name in args.models.split(","):
             step, batches_per_step = make_tfdis_step(name, shape, data.dataset_size)
             model_batch = tf.concat([batch] * batches_per_step, axis=0)
@@ -127,6 +193,11 @@ def main() -> None:
             gin.clear_config()
         input_rates[batch_size] = pipeline_images_per_second(
             data, batch_size, max(20, 4096 // batch_size)
+        )
+    for batch_size, ratio, rate in reference_rows:
+        print(
+            f"bare FactorVAE step (bare VAE + 6x1000 discriminator), batch {batch_size}: "
+            f"{rate:.0f} images/s, ratio to the bare VAE step {ratio:.3f}"
         )
     for batch_size, rate in input_rates.items():
         print(f"input pipeline, batch {batch_size}: {rate:.0f} images/s")
