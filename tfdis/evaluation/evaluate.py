@@ -104,9 +104,12 @@ def evaluate_with_gin(
     gin_bindings: list[str] | tuple[str, ...] = (),
 ) -> dict:
     """Parses gin, refuses an existing `output_dir` unless `overwrite`, and evaluates."""
-    gin_utils.parse_config(gin_config_files, gin_bindings)
-    try:
-        results.ensure_fresh_directory(output_dir, overwrite, "Evaluation output")
-        return evaluate(model_dir, output_dir)
-    finally:
-        gin.clear_config()
+    return gin_utils.run_step_with_gin(
+        evaluate,
+        model_dir,
+        output_dir,
+        overwrite,
+        "Evaluation output",
+        gin_config_files,
+        gin_bindings,
+    )

@@ -133,9 +133,12 @@ def postprocess_with_gin(
     gin_bindings: list[str] | tuple[str, ...] = (),
 ) -> dict:
     """Parses gin, refuses an existing `output_dir` unless `overwrite`, and postprocesses."""
-    gin_utils.parse_config(gin_config_files, gin_bindings)
-    try:
-        results.ensure_fresh_directory(output_dir, overwrite, "Postprocessing output")
-        return postprocess(model_dir, output_dir)
-    finally:
-        gin.clear_config()
+    return gin_utils.run_step_with_gin(
+        postprocess,
+        model_dir,
+        output_dir,
+        overwrite,
+        "Postprocessing output",
+        gin_config_files,
+        gin_bindings,
+    )

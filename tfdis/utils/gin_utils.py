@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import gin
+
+from tfdis.utils import results
 
 # Modules whose import registers gin configurables.
 _CONFIGURABLE_MODULES = (
@@ -98,3 +100,25 @@ def query(name: str, default: object = None) -> object:
         return gin.query_parameter(name)
     except ValueError:
         return default
+
+
+def run_step_with_gin(
+    step_fn: Callable[[str, str], dict],
+    model_dir: str,
+    output_dir: str,
+    overwrite: bool,
+    what: str,
+    config_files: Sequence[str] = (),
+    bindings: Sequence[str] = (),
+) -> dict:
+    """Runs a postprocess or evaluation step `step_fn(model_dir, output_dir)` under gin.
+
+    Parses the configuration, refuses an existing `output_dir` unless `overwrite` (then
+    replaces it), runs the step and clears gin whatever happens.
+    """
+    parse_config(config_files, bindings)
+    try:
+        results.ensure_fresh_directory(output_dir, overwrite, what)
+        return step_fn(model_dir, output_dir)
+    finally:
+        gin.clear_config()
