@@ -57,3 +57,16 @@ def test_bad_backend():
     with pytest.raises(ValueError, match="backend"):
         dci._compute_dci(np.zeros((2, 4)), np.zeros((1, 4)), np.zeros((2, 4)),
                          np.zeros((1, 4)), np.random.RandomState(0), backend="xgb")  # fmt: skip
+
+
+def test_importance_columns_follow_factor_order_whatever_the_fit_order():
+    # Factor 0 (2 classes) is read off code 1, factor 1 (5 classes) off code 0; the exact backend
+    # fits the 5-class factor first, and its column must still come second.
+    rs = np.random.RandomState(0)
+    factors = np.stack([rs.randint(2, size=600), rs.randint(5, size=600)])
+    codes = np.stack([factors[1] + 0.1 * rs.randn(600), factors[0] + 0.1 * rs.randn(600)])
+    importance, _, _ = dci.compute_importance_gbt(
+        codes[:, :400], factors[:, :400], codes[:, 400:], factors[:, 400:], rs, "exact", n_jobs=2
+    )
+    assert importance.shape == (2, 2)
+    assert np.argmax(importance[:, 0]) == 1 and np.argmax(importance[:, 1]) == 0
