@@ -16,6 +16,8 @@ from tfdis.cli import common
 FLAGS = flags.FLAGS
 
 DEFAULT_METRICS = ("mig",)
+# Metrics that score a categorical code; `--metrics=all` skips them for models without one.
+DISCRETE_CODE_METRICS = ("discrete_accuracy",)
 
 flags.DEFINE_list(
     "metrics",
@@ -64,6 +66,7 @@ def evaluate_run(
     """
     from tfdis.cli.postprocess import postprocess_run
     from tfdis.evaluation.evaluate import evaluate_with_gin
+    from tfdis.training.export import read_model_metadata
     from tfdis.utils import layout
 
     if not os.path.isdir(layout.saved_model_dir(model_dir)):
@@ -73,6 +76,8 @@ def evaluate_run(
         )
     if list(metrics) == ["all"]:
         metrics = available_metrics()
+        if not read_model_metadata(layout.saved_model_dir(model_dir)).get("discrete_sizes"):
+            metrics = [m for m in metrics if m not in DISCRETE_CODE_METRICS]
     unknown = sorted(set(metrics) - set(available_metrics()))
     if unknown:
         raise ValueError(

@@ -51,14 +51,21 @@ class SavedModelPosterior:
         self.module = tf.saved_model.load(saved_model_dir)
         self.batch_size = batch_size
         # The posterior noise correlation s (SPEC section 5), for metrics of the joint posterior.
-        self.correlation = float(
-            read_model_metadata(saved_model_dir).get("posterior_correlation", 0.0)
-        )
+        metadata = read_model_metadata(saved_model_dir)
+        self.correlation = float(metadata.get("posterior_correlation", 0.0))
+        # The CascadeVAE score has one discrete dimension (seed supplement C): it is offered for
+        # models with exactly one categorical code; the continuous part serves the rest.
+        self.discrete_sizes = list(metadata.get("discrete_sizes", []))
+        self.discrete_logits = self._discrete_logits if len(self.discrete_sizes) == 1 else None
 
     def encode(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior means and log-variances, each `(B, d)`."""
         out = _batched(self.module.encode, observations, self.batch_size)
         return out["mean"], out["logvar"]
+
+    def _discrete_logits(self, observations: np.ndarray) -> np.ndarray:
+        """Logits `(B, K)` of the single categorical code (argmax gives the category)."""
+        return _batched(self.module.encode, observations, self.batch_size)["category_logits"]
 
     def sample(self, observations: np.ndarray, seed: int) -> np.ndarray:
         """A posterior sample `(B, d)`, deterministic given `seed` and `batch_size`."""

@@ -3,17 +3,22 @@
 from tfdis.models import (
     annealed_vae,
     architectures,
+    assignment,
     beta_tc_vae,
+    cascade_vae,
     dip_vae,
     factor_vae,
+    joint_vae,
     losses,
     rtc_vae,
     vae,
 )
 from tfdis.models.annealed_vae import AnnealedVAE
 from tfdis.models.beta_tc_vae import BetaTCVAE
+from tfdis.models.cascade_vae import CascadeVAE
 from tfdis.models.dip_vae import DIPVAE
 from tfdis.models.factor_vae import FactorVAE
+from tfdis.models.joint_vae import JointVAE
 from tfdis.models.rtc_vae import RTCBetaTCVAE, RTCFactorVAE
 from tfdis.models.vae import BaseVAE, BetaVAE
 
@@ -23,14 +28,19 @@ __all__ = [
     "BaseVAE",
     "BetaTCVAE",
     "BetaVAE",
+    "CascadeVAE",
     "FactorVAE",
+    "JointVAE",
     "RTCBetaTCVAE",
     "RTCFactorVAE",
     "annealed_vae",
     "architectures",
+    "assignment",
     "beta_tc_vae",
+    "cascade_vae",
     "dip_vae",
     "factor_vae",
+    "joint_vae",
     "losses",
     "rtc_vae",
     "vae",

@@ -2,6 +2,8 @@
 
 The output SavedModel is self-contained for evaluation. Signatures:
 - `representation`: images `[B, H, W, C]` -> `representation` `[B, d]` (`mean` or `sampled`).
+  Models with categorical codes append each code's category as one more (float) dimension,
+  `[B, d + C]`, so every metric scores the discrete code too.
 - `encode`, `sample_latent`, `reconstruct`: re-exported from the trained model, so metrics that
   need the posterior or reconstructions (SPEC section 8) read this directory only.
 """
@@ -68,17 +70,26 @@ class RepresentationModule(tf.Module):
         }
 
 
+def _with_categories(latents: tf.Tensor, outputs: dict) -> tf.Tensor:
+    """`[B, d]` latents with the categories `[B, C]` of a discrete-code model appended."""
+    if "category" not in outputs:
+        return latents
+    return tf.concat([latents, tf.cast(outputs["category"], latents.dtype)], axis=1)
+
+
 @gin.configurable("mean_representation", allowlist=[])
 def mean_representation(trained, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """The posterior mean as the representation (dlib's default)."""
+    """The posterior mean as the representation (dlib's default), plus any categories."""
     del seed
-    return trained.encode(images)["mean"]
+    encoded = trained.encode(images)
+    return _with_categories(encoded["mean"], encoded)
 
 
 @gin.configurable("sampled_representation", allowlist=[])
 def sampled_representation(trained, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """A posterior sample as the representation (correlated noise included)."""
-    return trained.sample_latent(images, seed)["latents"]
+    """A posterior sample as the representation (correlated noise included), plus categories."""
+    sampled = trained.sample_latent(images, seed)
+    return _with_categories(sampled["latents"], sampled)
 
 
 @gin.configurable("postprocess", denylist=["model_dir", "output_dir"])

@@ -8,6 +8,16 @@ in a process that never imports tfdis or Keras:
 - `reconstruct`: images -> `images`, the decoded posterior mean.
 - `sample`: `num_samples` (int32 scalar), `seed` (int32 scalar) -> `images` from the prior.
 - `sample_latent`: images, `seed` -> `latents`, a posterior sample (correlated noise included).
+
+Models with categorical codes (CascadeVAE, JointVAE, InfoGAN; `model.discrete_sizes` = [K_1..K_C])
+export `DiscreteCodeExportModule` instead, whose signatures carry the code:
+
+- `encode`: images -> `mean`, `logvar` `[B, d]`, `category` int32 `[B, C]`, `category_logits`
+  `[B, sum K]` (argmax within each code's block gives its category).
+- `decode`: `latents` `[B, d]`, `category` int32 `[B, C]` -> `images`.
+- `reconstruct`: decoded (mean, category); `sample`: prior latents with uniform categories;
+  `sample_latent`: `latents` (a posterior sample) and `category`.
+- `generate` (InfoGAN): `latents`, `category`, `noise` -> `images`.
 """
 
 from __future__ import annotations
@@ -88,6 +98,80 @@ class VAEExportModule(tf.Module):
         }
 
 
+class DiscreteCodeExportModule(tf.Module):
+    """The serving module of a model with categorical codes (see the module docstring).
+
+    Args:
+        model: a trained model with `encoder`, `decoder`, `discrete_sizes`, `num_latent`,
+            `observation_shape`, `encode_discrete(images) -> dict` and
+            `decode_with_categories(latents, categories) -> logits`; optionally
+            `generate(latents, categories, noise) -> logits` and `num_noise`.
+    """
+
+    def __init__(self, model):
+        super().__init__(name="tfdis_discrete_code")
+        self.encoder = model.encoder
+        self.decoder = model.decoder
+        self.tf_variables = [v.value for v in model.encoder.variables + model.decoder.variables]
+        self.correlation = float(getattr(model, "posterior_correlation", 0.0))
+        self._sizes = list(model.discrete_sizes)
+        self._num_latent = d = model.num_latent
+        self._encode_fn = model.encode_discrete
+        self._decode_fn = model.decode_with_categories
+        images = tf.TensorSpec([None, *model.observation_shape], tf.float32)
+        latents = tf.TensorSpec([None, d], tf.float32)
+        categories = tf.TensorSpec([None, len(self._sizes)], tf.int32)
+        scalar = tf.TensorSpec([], tf.int32)
+        self.encode = tf.function(self._encode, input_signature=[images])
+        self.decode = tf.function(self._decode, input_signature=[latents, categories])
+        self.reconstruct = tf.function(self._reconstruct, input_signature=[images])
+        self.sample = tf.function(self._sample, input_signature=[scalar, scalar])
+        self.sample_latent = tf.function(self._sample_latent, input_signature=[images, scalar])
+        self._names = ["encode", "decode", "reconstruct", "sample", "sample_latent"]
+        if hasattr(model, "generate"):
+            self._generate_fn = model.generate
+            noise = tf.TensorSpec([None, model.num_noise], tf.float32)
+            self.generate = tf.function(
+                self._generate, input_signature=[latents, categories, noise]
+            )
+            self._names.append("generate")
+
+    def _encode(self, images):
+        return self._encode_fn(images)
+
+    def _decode(self, latents, category):
+        logits = self._decode_fn(latents, category, training=False)
+        return {"images": tf.sigmoid(tf.cast(logits, tf.float32))}
+
+    def _generate(self, latents, category, noise):
+        logits = self._generate_fn(latents, category, noise, training=False)
+        return {"images": tf.sigmoid(tf.cast(logits, tf.float32))}
+
+    def _reconstruct(self, images):
+        encoded = self._encode(images)
+        return self._decode(encoded["mean"], encoded["category"])
+
+    def _sample(self, num_samples, seed):
+        latents = tf.random.stateless_normal(
+            tf.stack([num_samples, self._num_latent]), seed=tf.stack([seed, 0])
+        )
+        categories = [
+            tf.random.stateless_uniform(
+                tf.stack([num_samples]), seed=tf.stack([seed, c + 1]), maxval=k, dtype=tf.int32
+            )
+            for c, k in enumerate(self._sizes)
+        ]
+        return self._decode(latents, tf.stack(categories, axis=1))
+
+    def _sample_latent(self, images, seed):
+        encoded = self._encode(images)
+        posterior = make_gaussian_posterior(encoded["mean"], encoded["logvar"], self.correlation)
+        return {"latents": posterior.sample(tf.stack([seed, 1])), "category": encoded["category"]}
+
+    def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
+        return {name: getattr(self, name).get_concrete_function() for name in self._names}
+
+
 def save_module_atomically(
     module: tf.Module,
     signatures: dict,
@@ -114,12 +198,14 @@ def save_module_atomically(
 
 def export_vae(model: BaseVAE, export_dir: str, metadata: dict | None = None) -> None:
     """Exports `model` as a SavedModel with the signatures listed in this module's docstring."""
-    module = VAEExportModule(model)
+    discrete_sizes = list(getattr(model, "discrete_sizes", []))
+    module = DiscreteCodeExportModule(model) if discrete_sizes else VAEExportModule(model)
     info = {
         "model_class": type(model).__name__,
         "num_latent": model.num_latent,
+        "discrete_sizes": discrete_sizes,
         "observation_shape": list(model.observation_shape),
-        "posterior_correlation": model.posterior_correlation,
+        "posterior_correlation": float(getattr(model, "posterior_correlation", 0.0)),
         "signatures": sorted(module.signatures()),
     }
     info.update(metadata or {})

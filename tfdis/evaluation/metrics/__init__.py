@@ -4,6 +4,7 @@ from tfdis.evaluation.metrics import (  # noqa: F401
     beta_vae,
     cascade_score,
     dci,
+    discrete_accuracy,
     elbo_decomposition,
     factor_vae,
     irs,

@@ -1,0 +1,230 @@
+"""CascadeVAE (Jeong & Song, ICML 2019): information cascading + alternating discrete assignment.
+
+SPEC section 7 and the seed supplement (paper 001, B.1-B.4):
+
+- Continuous code z `[B, d]` with a per-dimension KL weight beta_j(t): every dimension starts at
+  beta_h; dimensions are relieved to beta_l one at a time, in index order, every `relief_interval`
+  (r) steps (`relief_steps`).
+- Discrete one-hot code `[B, K]`, all-zero before step t_d (`discrete_start`). From t_d on, each
+  batch: draw eps once, decode [z, e_k] for every k without gradient to get unary costs
+  u_ik = reconstruction loss, solve the exact assignment with the lambda' same-category penalty
+  (`tfdis.models.assignment`), then take one gradient step with the assignment as a constant.
+- Inference: z = mean; category = argmin_k u_ik with z = mean.
+- Weight decay 4e-5 (the reference code's L2 on the weights: 4e-5 * sum ||W||^2 / 2 in the loss).
+
+The relief schedule: dimension j is relieved at j * r, except that no dimension is relieved in
+the interval [t_d - r, t_d) before the discrete code starts (the schedule pauses and resumes at t_d).
+For SPEC's reference (6 dims, r = 20k, t_d = 100k) this gives 0, 20k, 40k, 60k, 100k, 120k.
+"""
+
+from __future__ import annotations
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from tfdis.models import architectures, assignment, losses
+from tfdis.models.vae import BaseVAE
+
+
+def relief_steps(num_latent: int, relief_interval: int, discrete_start: int) -> np.ndarray:
+    """Step at which each continuous dimension's KL weight drops from beta_h to beta_l, `[d]`."""
+    if relief_interval < 1:
+        raise ValueError(f"relief_interval must be positive, got {relief_interval}")
+    steps, t = [], 0
+    for _ in range(num_latent):
+        if discrete_start - relief_interval <= t < discrete_start:
+            t = discrete_start  # the pause before the discrete code starts
+        steps.append(t)
+        t += relief_interval
+    return np.asarray(steps, dtype=np.int64)
+
+
+class CascadeVAE(BaseVAE):
+    """CascadeVAE: Gaussian continuous code plus a K-way code found by exact assignment.
+
+    Args:
+        num_categories: K, the size of the discrete code.
+        beta_h: KL weight of the dimensions not yet relieved (10).
+        beta_l: KL weight after relief (the reference code's 0.1).
+        relief_interval: r, steps between reliefs.
+        discrete_start: t_d, the first step with a discrete code.
+        pair_penalty: lambda', the cost of each same-category pair in a batch.
+        weight_decay: L2 coefficient on the encoder and decoder kernels.
+    """
+
+    extra_metrics = ("assignment_balance", "num_relieved", "weight_decay_loss")
+
+    def __init__(
+        self,
+        num_categories: int,
+        beta_h: float = 10.0,
+        beta_l: float = 0.1,
+        relief_interval: int = 20000,
+        discrete_start: int = 100000,
+        pair_penalty: float = 0.001,
+        weight_decay: float = 4e-5,
+        name: str = "cascade_vae",
+    ):
+        super().__init__(name=name)
+        if num_categories < 2:
+            raise ValueError(f"cascade_vae.num_categories must be at least 2, got {num_categories}")
+        if discrete_start < 0 or pair_penalty < 0 or weight_decay < 0:
+            raise ValueError(
+                "cascade_vae.discrete_start, pair_penalty and weight_decay must be non-negative"
+            )
+        self.num_categories = int(num_categories)
+        self.beta_h = float(beta_h)
+        self.beta_l = float(beta_l)
+        self.relief_interval = int(relief_interval)
+        self.discrete_start = int(discrete_start)
+        self.pair_penalty = float(pair_penalty)
+        self.weight_decay = float(weight_decay)
+        self.discrete_sizes = [self.num_categories]
+
+    def build_networks(self, observation_shape, noise_seed=0, dataset_size=None) -> None:
+        super().build_networks(observation_shape, noise_seed, dataset_size)
+        # The decoder reads [z, one-hot code].
+        self.decoder = architectures.make_decoder(
+            self.num_latent + self.num_categories, self.observation_shape
+        )
+        self.relief = tf.constant(
+            relief_steps(self.num_latent, self.relief_interval, self.discrete_start)
+        )
+
+    # --- schedule -------------------------------------------------------------------------------
+
+    def beta_per_dimension(self, step: tf.Tensor) -> tf.Tensor:
+        """KL weights `[d]` at `step`: beta_l for relieved dimensions, beta_h for the others."""
+        relieved = tf.cast(step, tf.int64) >= self.relief
+        return tf.where(relieved, self.beta_l, self.beta_h)
+
+    def discrete_active(self, step: tf.Tensor) -> tf.Tensor:
+        """Whether the discrete code is in use at `step` (bool scalar)."""
+        return tf.cast(step, tf.int64) >= self.discrete_start
+
+    # --- the discrete code ----------------------------------------------------------------------
+
+    def decode_with_categories(
+        self, latents: tf.Tensor, categories: tf.Tensor, training: bool = False
+    ) -> tf.Tensor:
+        """Logits `[B, H, W, C]` of latents `[B, d]` with int categories `[B, 1]` (-1: no code)."""
+        one_hot = tf.one_hot(categories[:, 0], self.num_categories, dtype=latents.dtype)
+        return self.decoder(tf.concat([latents, one_hot], axis=1), training=training)
+
+    def unary_costs(self, observations: tf.Tensor, latents: tf.Tensor) -> tf.Tensor:
+        """u_ik `[B, K]`: reconstruction loss of x_i decoded from [z_i, e_k], no gradient.
+
+        The K decodes run as one batch of K * B rows.
+        """
+        batch = tf.shape(latents)[0]
+        k = self.num_categories
+        tiled = tf.tile(latents, [k, 1])  # row k * B + i is z_i
+        codes = tf.repeat(tf.eye(k, dtype=latents.dtype), batch, axis=0)  # row k * B + i is e_k
+        logits = self.decoder(tf.concat([tiled, codes], axis=1), training=False)
+        targets = tf.tile(observations, [k, 1, 1, 1])
+        costs = losses.make_reconstruction_loss(targets, logits)
+        return tf.stop_gradient(tf.transpose(tf.reshape(costs, [k, batch])))
+
+    def assign(self, unary_costs: tf.Tensor) -> tf.Tensor:
+        """The exact lambda'-penalized assignment of a batch, int32 `[B]` (runs scipy)."""
+        categories = tf.numpy_function(
+            lambda u: assignment.assign_categories(u, self.pair_penalty),
+            [unary_costs],
+            tf.int32,
+            stateful=False,
+        )
+        return tf.reshape(categories, [-1])
+
+    def infer_categories(self, observations: tf.Tensor, means: tf.Tensor) -> tuple:
+        """Inference: (categories int32 `[B, 1]`, costs `[B, K]`) with argmin_k u_ik at z = mean."""
+        costs = self.unary_costs(observations, means)
+        return tf.argmin(costs, axis=1, output_type=tf.int32)[:, None], costs
+
+    def encode_discrete(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The export encoder: mean, logvar `[B, d]`, category `[B, 1]`, category_logits `[B, K]`.
+
+        `category_logits` are the negative costs -u_ik, so argmax gives the category.
+        """
+        mean, logvar = self.encoder(observations, training=False)
+        categories, costs = self.infer_categories(observations, mean)
+        return {"mean": mean, "logvar": logvar, "category": categories, "category_logits": -costs}
+
+    # --- training -------------------------------------------------------------------------------
+
+    def weight_decay_loss(self) -> tf.Tensor:
+        kernels = [v for v in self.vae_variables if "kernel" in v.path]
+        return self.weight_decay * tf.add_n([tf.nn.l2_loss(k) for k in kernels])
+
+    def regularizer(self, kl_loss, posterior, z_sampled, step):
+        kl_per_dim = tf.reduce_mean(posterior.kl_per_dim(), axis=0)
+        beta = self.beta_per_dimension(step)
+        self.log_scalar("num_relieved", tf.reduce_sum(tf.cast(beta == self.beta_l, tf.float32)))
+        return tf.reduce_sum(tf.cast(beta, kl_per_dim.dtype) * kl_per_dim)
+
+    def compute_loss_terms(self, observations, seed, step, training):
+        posterior = self.posterior(observations, training=training)
+        z_sampled = posterior.sample(seed)  # eps drawn once for the costs and the step
+
+        def discrete_code() -> tf.Tensor:
+            costs = self.unary_costs(observations, z_sampled)
+            if training:
+                categories = self.assign(costs)
+            else:  # evaluation uses the inference rule
+                categories = tf.argmin(costs, axis=1, output_type=tf.int32)
+            return tf.one_hot(categories, self.num_categories, dtype=z_sampled.dtype)
+
+        code = tf.cond(
+            self.discrete_active(step),
+            discrete_code,
+            lambda: tf.zeros([tf.shape(z_sampled)[0], self.num_categories], z_sampled.dtype),
+        )
+        counts = tf.reduce_sum(code, axis=0)
+        frequencies = counts / tf.maximum(tf.reduce_sum(counts), 1.0)
+        entropy = -tf.reduce_sum(
+            tf.where(frequencies > 0, frequencies * tf.math.log(frequencies + 1e-30), 0.0)
+        )
+        self.log_scalar("assignment_balance", entropy / np.log(self.num_categories))
+        logits = self.decoder(tf.concat([z_sampled, code], axis=1), training=training)
+        reconstruction = tf.reduce_mean(losses.make_reconstruction_loss(observations, logits))
+        kl_loss = tf.reduce_mean(posterior.kl_to_prior())
+        regularizer = self.regularizer(kl_loss, posterior, z_sampled, step)
+        decay = self.weight_decay_loss()
+        self.log_scalar("weight_decay_loss", decay)
+        return {
+            "loss": reconstruction + regularizer + decay,
+            "reconstruction_loss": reconstruction,
+            "kl_loss": kl_loss,
+            "regularizer": regularizer,
+            "elbo": reconstruction + kl_loss,
+        }
+
+    def call(self, observations: tf.Tensor, training: bool = False) -> tf.Tensor:
+        """Reconstruction logits from the mean and the inferred category (zero code before t_d)."""
+        mean = self.posterior(observations).mean
+        categories, _ = self.infer_categories(observations, mean)
+        active = tf.cast(self.discrete_active(self.optimizer.iterations), mean.dtype)
+        code = active * tf.one_hot(categories[:, 0], self.num_categories, dtype=mean.dtype)
+        return self.decoder(tf.concat([mean, code], axis=1), training=training)
+
+
+@gin.configurable("cascade_vae")
+def cascade_vae(
+    num_categories: int = gin.REQUIRED,
+    beta_h: float = 10.0,
+    beta_l: float = 0.1,
+    relief_interval: int = 20000,
+    discrete_start: int = 100000,
+    pair_penalty: float = 0.001,
+    weight_decay: float = 4e-5,
+) -> CascadeVAE:
+    """gin's `@cascade_vae()`; defaults are the dSprites constants of the supplement (B.1)."""
+    return CascadeVAE(
+        num_categories,
+        beta_h=beta_h,
+        beta_l=beta_l,
+        relief_interval=relief_interval,
+        discrete_start=discrete_start,
+        pair_penalty=pair_penalty,
+        weight_decay=weight_decay,
+    )
