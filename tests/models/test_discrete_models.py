@@ -1,0 +1,183 @@
+"""CascadeVAE and JointVAE: schedules, the discrete step, falling losses, export and evaluation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfdis.evaluation.saved_model_functions import SavedModelPosterior
+from tfdis.models import cascade_vae, joint_vae, losses
+from tfdis.postprocessing import postprocess
+from tfdis.testing import TINY_TRAINING_BINDINGS
+from tfdis.training import train
+from tfdis.utils import gin_utils, layout
+
+TINY_RUN = [
+    b for b in TINY_TRAINING_BINDINGS if not b.startswith(("model.model", "vae.", "en", "de"))
+]
+SMALL = {
+    "cascadevae": [
+        "encoder.num_latent = 3",
+        "cascade_vae.num_categories = 3",
+        "cascade_vae.pair_penalty = 0.1",
+        "cascade_vae.relief_interval = 2",
+        "cascade_vae.discrete_start = 2",
+        "AdamOptimizer.learning_rate = 0.001",
+    ],
+    "jointvae": [
+        "encoder.num_latent = 3",
+        "joint_vae.discrete_sizes = [3, 2]",
+        "joint_vae.continuous_capacity = 5.",
+        "joint_vae.discrete_capacity = 5.",
+        "joint_vae.capacity_steps = 10",
+        "joint_vae.gamma = 30.",
+        "AdamOptimizer.learning_rate = 0.001",
+    ],
+}
+
+
+def _squares(num=16):
+    x = np.zeros((num, 64, 64, 1), np.float32)
+    for i in range(num):
+        x[i, 10 + 2 * i : 30 + 2 * i, 12 + (i % 3) * 8 : 36 + (i % 3) * 8] = 1.0
+    return x
+
+
+def _build(name):
+    import gin
+
+    gin_utils.parse_config([f"models/{name}.gin"], SMALL[name])
+    model = gin.query_parameter("model.model").scoped_configurable_fn()
+    model.build_networks((64, 64, 1), noise_seed=0, dataset_size=1000)
+    model.configure_optimizers()
+    return model
+
+
+def test_relief_steps_of_the_reference_constants():
+    # SPEC section 7: 6 dims, r = 20k, t_d = 100k relieve at 0, 20k, 40k, 60k, 100k, 120k.
+    np.testing.assert_array_equal(
+        cascade_vae.relief_steps(6, 20000, 100000), [0, 20000, 40000, 60000, 100000, 120000]
+    )
+    # MNIST (t_d = 0): every r steps from 0.
+    np.testing.assert_array_equal(cascade_vae.relief_steps(4, 10000, 0), [0, 10000, 20000, 30000])
+    with pytest.raises(ValueError):
+        cascade_vae.relief_steps(3, 0, 0)
+
+
+def test_beta_per_dimension_follows_the_schedule():
+    model = cascade_vae.CascadeVAE(3, beta_h=10.0, beta_l=0.1, relief_interval=20000,
+                                   discrete_start=100000)  # fmt: skip
+    model.relief = tf.constant(cascade_vae.relief_steps(6, 20000, 100000))
+    expected = {
+        0: [0.1] + [10.0] * 5,
+        19999: [0.1] + [10.0] * 5,
+        20000: [0.1] * 2 + [10.0] * 4,
+        99999: [0.1] * 4 + [10.0] * 2,
+        100000: [0.1] * 5 + [10.0],
+        120000: [0.1] * 6,
+    }
+    for step, beta in expected.items():
+        np.testing.assert_allclose(model.beta_per_dimension(tf.constant(step)).numpy(), beta)
+    assert not bool(model.discrete_active(tf.constant(99999)))
+    assert bool(model.discrete_active(tf.constant(100000)))
+
+
+def test_cascade_unary_costs_are_per_category_decodes():
+    model = _build("cascadevae")
+    x = tf.constant(_squares(5))
+    z = tf.random.stateless_normal((5, 3), seed=[1, 2])
+    costs = model.unary_costs(x, z).numpy()
+    for k in range(3):
+        one_hot = tf.one_hot(tf.fill([5], k), 3)
+        logits = model.decoder(tf.concat([z, one_hot], axis=1))
+        np.testing.assert_allclose(costs[:, k], losses.bernoulli_loss(x, logits).numpy(), rtol=1e-4)
+    # Inference is the argmin of the costs at the mean.
+    mean = model.posterior(x).mean
+    categories, _ = model.infer_categories(x, mean)
+    np.testing.assert_array_equal(
+        categories.numpy()[:, 0], model.unary_costs(x, mean).numpy().argmin(axis=1)
+    )
+
+
+def test_joint_capacity_schedule_and_cap():
+    assert float(joint_vae.linear_capacity(tf.constant(0), 5.0, 100)) == 0.0
+    assert float(joint_vae.linear_capacity(tf.constant(25), 5.0, 100)) == pytest.approx(1.25)
+    assert float(joint_vae.linear_capacity(tf.constant(1000), 5.0, 100)) == pytest.approx(5.0)
+    model = joint_vae.JointVAE([10], 5.0, 5.0, 100, gamma_continuous=30.0)
+    assert model.discrete_capacity == pytest.approx(np.log(10))  # capped at sum log K
+    assert model.gamma_discrete == 30.0
+
+
+def test_joint_codes_are_one_hot_argmax_at_evaluation():
+    model = _build("jointvae")
+    x = tf.constant(_squares(6))
+    encoded = model.encode_discrete(x)
+    assert encoded["category"].shape == (6, 2)
+    logits = encoded["category_logits"].numpy()
+    np.testing.assert_array_equal(encoded["category"][:, 0], logits[:, :3].argmax(axis=1))
+    np.testing.assert_array_equal(encoded["category"][:, 1], logits[:, 3:].argmax(axis=1))
+    # The evaluation decode (call) feeds exact one-hots of the argmax.
+    expected = model.decoder(
+        tf.concat(
+            [
+                encoded["mean"],
+                tf.one_hot(encoded["category"][:, 0], 3),
+                tf.one_hot(encoded["category"][:, 1], 2),
+            ],
+            axis=1,
+        )
+    )
+    np.testing.assert_allclose(model(x).numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["cascadevae", "jointvae"])
+def test_loss_falls(name):
+    model = _build(name)
+    batch = tf.constant(_squares())
+    step = tf.function(model.train_step)
+    first = {k: float(v) for k, v in step(batch).items()}
+    for _ in range(30):
+        step(batch)
+    for tracker in model.metrics:
+        tracker.reset_state()
+    logs = step(batch)
+    assert float(logs["reconstruction_loss"]) < 0.7 * first["reconstruction_loss"]
+    if name == "cascadevae":
+        assert float(logs["num_relieved"]) == 3.0  # relieved at steps 0, 2 and 4
+        assert 0.0 <= float(logs["assignment_balance"]) <= 1.0
+
+
+@pytest.mark.parametrize("name", ["cascadevae", "jointvae"])
+def test_trains_exports_reloads_and_evaluates(name, tmp_path):
+    model_dir = str(tmp_path / name)
+    result = train.train_with_gin(
+        model_dir, gin_config_files=[f"models/{name}.gin"], gin_bindings=[*TINY_RUN, *SMALL[name]]
+    )
+    assert np.isfinite(result["loss"])
+    num_codes = 1 if name == "cascadevae" else 2
+    saved = tf.saved_model.load(layout.saved_model_dir(model_dir))
+    images = tf.constant(_squares(4))
+    encoded = saved.encode(images)
+    assert encoded["mean"].shape == (4, 3) and encoded["category"].shape == (4, num_codes)
+    decoded = saved.decode(encoded["mean"], encoded["category"])["images"]
+    np.testing.assert_allclose(saved.reconstruct(images)["images"], decoded, atol=1e-6)
+    assert saved.sample(tf.constant(3), tf.constant(0))["images"].shape == (3, 64, 64, 1)
+
+    # The representation appends the categories as extra dimensions.
+    output_dir = str(tmp_path / "mean")
+    gin_utils.parse_config([], ["postprocess.postprocess_fn = @mean_representation",
+                                "postprocess.random_seed = 0"])  # fmt: skip
+    postprocess.postprocess(model_dir, output_dir)
+    representation_module = tf.saved_model.load(layout.saved_model_dir(output_dir))
+    rep = representation_module.representation(images)["representation"].numpy()
+    assert rep.shape == (4, 3 + num_codes)
+    np.testing.assert_allclose(rep[:, :3], encoded["mean"].numpy(), atol=1e-6)
+    np.testing.assert_array_equal(rep[:, 3:], encoded["category"].numpy())
+
+    posterior = SavedModelPosterior(layout.saved_model_dir(output_dir))
+    if num_codes == 1:
+        logits = posterior.discrete_logits(_squares(4))
+        np.testing.assert_array_equal(logits.argmax(axis=1), encoded["category"].numpy()[:, 0])
+    else:  # the CascadeVAE score's single discrete dimension is undefined for two codes
+        assert posterior.discrete_logits is None
