@@ -8,6 +8,7 @@ from tfdis.models import (
     cascade_vae,
     dip_vae,
     factor_vae,
+    infogan,
     joint_vae,
     losses,
     rtc_vae,
@@ -18,6 +19,7 @@ from tfdis.models.beta_tc_vae import BetaTCVAE
 from tfdis.models.cascade_vae import CascadeVAE
 from tfdis.models.dip_vae import DIPVAE
 from tfdis.models.factor_vae import FactorVAE
+from tfdis.models.infogan import InfoGAN
 from tfdis.models.joint_vae import JointVAE
 from tfdis.models.rtc_vae import RTCBetaTCVAE, RTCFactorVAE
 from tfdis.models.vae import BaseVAE, BetaVAE
@@ -30,6 +32,7 @@ __all__ = [
     "BetaVAE",
     "CascadeVAE",
     "FactorVAE",
+    "InfoGAN",
     "JointVAE",
     "RTCBetaTCVAE",
     "RTCFactorVAE",
@@ -40,6 +43,7 @@ __all__ = [
     "cascade_vae",
     "dip_vae",
     "factor_vae",
+    "infogan",
     "joint_vae",
     "losses",
     "rtc_vae",

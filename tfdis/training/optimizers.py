@@ -61,3 +61,12 @@ def make_discriminator_optimizer(
 ) -> keras.optimizers.Optimizer:
     """The optimizer of a model's discriminator (FactorVAE)."""
     return _make_optimizer(optimizer_fn, learning_rate)
+
+
+@gin.configurable("generator_optimizer")
+def make_generator_optimizer(
+    optimizer_fn: Callable[..., keras.optimizers.Optimizer] = adam_optimizer,
+    learning_rate: float | None = None,
+) -> keras.optimizers.Optimizer:
+    """The optimizer of a GAN's generator (InfoGAN)."""
+    return _make_optimizer(optimizer_fn, learning_rate)
