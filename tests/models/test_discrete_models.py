@@ -179,5 +179,17 @@ def test_trains_exports_reloads_and_evaluates(name, tmp_path):
     if num_codes == 1:
         logits = posterior.discrete_logits(_squares(4))
         np.testing.assert_array_equal(logits.argmax(axis=1), encoded["category"].numpy()[:, 0])
+        mean, _, both_logits = posterior.encode_with_discrete_logits(_squares(4))
+        np.testing.assert_allclose(both_logits, logits, rtol=1e-6)
+        np.testing.assert_allclose(mean, encoded["mean"].numpy(), atol=1e-6)
+        # The CascadeVAE score sees the code as its extra discrete dimension.
+        from tfdis.evaluation.metrics import cascade_score
+        from tfdis.testing import TinySquares
+
+        scores = cascade_score.compute_cascade_score(
+            TinySquares(), posterior, np.random.RandomState(0), num_samples_per_vote=5,
+            num_votes=6, num_variance_estimate=50,
+        )  # fmt: skip
+        assert scores["has_discrete_code"] == 1.0 and 0.0 <= scores["cascade_score"] <= 1.0
     else:  # the CascadeVAE score's single discrete dimension is undefined for two codes
         assert posterior.discrete_logits is None

@@ -56,7 +56,11 @@ class SavedModelPosterior:
         # The CascadeVAE score has one discrete dimension (seed supplement C): it is offered for
         # models with exactly one categorical code; the continuous part serves the rest.
         self.discrete_sizes = list(metadata.get("discrete_sizes", []))
-        self.discrete_logits = self._discrete_logits if len(self.discrete_sizes) == 1 else None
+        single_code = len(self.discrete_sizes) == 1
+        self.discrete_logits = self._discrete_logits if single_code else None
+        self.encode_with_discrete_logits = (
+            self._encode_with_discrete_logits if single_code else None
+        )
 
     def encode(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior means and log-variances, each `(B, d)`."""
@@ -66,6 +70,11 @@ class SavedModelPosterior:
     def _discrete_logits(self, observations: np.ndarray) -> np.ndarray:
         """Logits `(B, K)` of the single categorical code (argmax gives the category)."""
         return _batched(self.module.encode, observations, self.batch_size)["category_logits"]
+
+    def _encode_with_discrete_logits(self, observations: np.ndarray) -> tuple[np.ndarray, ...]:
+        """`(mean, logvar, logits)` from one pass through `encode`."""
+        out = _batched(self.module.encode, observations, self.batch_size)
+        return out["mean"], out["logvar"], out["category_logits"]
 
     def sample(self, observations: np.ndarray, seed: int) -> np.ndarray:
         """A posterior sample `(B, d)`, deterministic given `seed` and `batch_size`."""

@@ -57,7 +57,17 @@ def compute_cascade_score(
         raise ValueError(f"num_votes must be positive, got {num_votes}")
     logits_fn = protocols.discrete_logits_fn(posterior_encoder)
 
+    encode_all = getattr(posterior_encoder, "encode_with_discrete_logits", None)
+
     def represent(observations):
+        if logits_fn is not None and encode_all is not None:
+            # One pass gives both (CascadeVAE's category costs K decodes per image).
+            parts = [
+                encode_all(observations[s : s + batch_size])
+                for s in range(0, len(observations), batch_size)
+            ]
+            means, logvars, logits = (np.concatenate(p) for p in zip(*parts, strict=True))
+            return means.astype(np.float64), logvars.astype(np.float64), logits.argmax(axis=1)
         means, logvars = protocols.encode_in_batches(posterior_encoder, observations, batch_size)
         discrete = None
         if logits_fn is not None:

@@ -17,7 +17,8 @@ class PosteriorEncoder(Protocol):
 
     Required: `encode` and `sample`. Optional (checked with `hasattr`, may be absent or None):
     `discrete_logits(observations) -> (B, K)` for models with a categorical code (CascadeVAE,
-    JointVAE), and `reconstruct(observations) -> (B, H, W, C)` in [0, 1] for the reconstruction
+    JointVAE), `encode_with_discrete_logits(observations) -> (mean, logvar, logits)` to get both
+    in one pass, and `reconstruct(observations) -> (B, H, W, C)` in [0, 1] for the reconstruction
     metric.
     """
 
