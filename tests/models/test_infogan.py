@@ -10,6 +10,8 @@ import pytest
 import tensorflow as tf
 
 from tfdis.data.named_data import get_named_ground_truth_data
+from tfdis.evaluation.metrics import discrete_accuracy
+from tfdis.evaluation.saved_model_functions import SavedModelPosterior
 from tfdis.models import infogan
 from tfdis.training import train
 from tfdis.utils import gin_utils, layout
@@ -95,6 +97,12 @@ def test_trains_exports_and_generates(tmp_path):
     np.testing.assert_allclose(images, saved.decode(latents, categories)["images"], atol=1e-6)
     encoded = saved.encode(tf.constant(images))
     assert encoded["mean"].shape == (2, 2) and encoded["category"].shape == (2, 1)
+    # Q's category is the code the metrics see.
+    posterior = SavedModelPosterior(layout.saved_model_dir(model_dir))
+    scores = discrete_accuracy.compute_discrete_accuracy(
+        get_named_ground_truth_data("digits"), posterior, np.random.RandomState(0), num_samples=200
+    )
+    assert 0.0 < scores["accuracy"] <= 1.0
 
 
 def test_rejects_unsupported_image_sizes():

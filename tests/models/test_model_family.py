@@ -78,9 +78,24 @@ def test_every_top_level_config_parses_to_a_model():
         "dipvae_i",
         "dipvae_ii",
         "rtcvae",
+        "cascadevae",
+        "cascadevae_mnist",
+        "cascadevae_fashion_mnist",
+        "cascadevae_digits",
+        "jointvae",
+        "jointvae_mnist",
+        "jointvae_digits",
+        "infogan",
+        "infogan_digits",
     } <= set(names)
     for name in names:
         gin_utils.parse_config([f"{name}.gin"])
-        assert gin.query_parameter("dataset.name") == "dsprites_procedural", name
+        dataset = gin.query_parameter("dataset.name")
+        if name.endswith("_digits"):
+            assert dataset == "digits", name
+        elif name.endswith("mnist") or name == "infogan":
+            assert dataset in ("mnist", "fashion_mnist"), name
+        else:
+            assert dataset == "dsprites_procedural", name
         assert gin.query_parameter("model.training_steps") > 0, name
         gin.clear_config()

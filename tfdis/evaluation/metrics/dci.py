@@ -11,12 +11,11 @@ min 1 sample per leaf, no early stopping) on 255-bin features, whose importances
 split gain per code. Factors are fitted in parallel (`n_jobs`): in processes for "exact" (its
 boosting loop holds the GIL), in threads for "histogram" (its OpenMP code releases it).
 
-By default "exact" starts one process per factor even on fewer cores. A fit's cost grows with
-its number of classes, and on dSprites (3, 6, 40, 32, 32 classes) any split of whole factors over
-2 cores leaves one core with 64 of the 113 class-units (LPT scheduling). With all five fits
-sharing the cores, the small ones finish early and the three big ones split both cores, so the
-makespan drops to about 60.5 units; measured on 2 cores: 165 s against 187 s for `n_jobs=2`
-(`benchmarks/bench_metrics.py --metrics=dci --dci_backend=exact --dci_n_jobs=...`).
+The factors are scheduled longest first (LPT). Whole factors cannot be split, so on 2 cores the
+dSprites fits (3, 6, 40, 32, 32 classes; a fit's cost grows with its classes) leave one core
+with 64 of the 113 class-units: the makespan is about 57% of the serial time, not 50%.
+Oversubscribing (one process per factor) measured slower: 183 s against 174 s for 2 workers
+(`benchmarks/bench_metrics.py --metrics=dci --dci_backend=exact --dci_n_jobs=5,2`).
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ def compute_dci(
     num_test: int = 5000,
     batch_size: int = utils.DEFAULT_ENCODE_BATCH,
     backend: str = "exact",
-    n_jobs: int | None = None,
+    n_jobs: int = -1,
 ) -> dict[str, float]:
     """Samples train and test codes and computes DCI.
 
@@ -62,8 +61,7 @@ def compute_dci(
         num_test: test points (5000).
         batch_size: observations per encoder call.
         backend: "exact" (dlib's GradientBoostingClassifier) or "histogram".
-        n_jobs: factors fitted in parallel (joblib; -1 = all cores; None = one worker per factor
-            for "exact", all cores for "histogram").
+        n_jobs: factors fitted in parallel (joblib; -1 = all cores).
 
     Returns:
         `{"disentanglement", "completeness", "informativeness_train", "informativeness_test"}`.
@@ -87,7 +85,7 @@ def _compute_dci(
     factors_test: np.ndarray,
     random_state: np.random.RandomState,
     backend: str = "exact",
-    n_jobs: int | None = None,
+    n_jobs: int = -1,
 ) -> dict[str, float]:
     """DCI from codes `(num_codes, N)` and int factors `(num_factors, N)` (train and test)."""
     importance, train_acc, test_acc = compute_importance_gbt(
@@ -142,7 +140,7 @@ def compute_importance_gbt(
     factors_test: np.ndarray,
     random_state: np.random.RandomState,
     backend: str = "exact",
-    n_jobs: int | None = None,
+    n_jobs: int = -1,
 ) -> tuple[np.ndarray, float, float]:
     """Importance matrix `(num_codes, num_factors)` and mean train / test accuracy."""
     if backend not in BACKENDS:
@@ -161,8 +159,7 @@ def compute_importance_gbt(
         # Largest factors first: a fit's cost grows with its number of classes, and starting
         # the longest fits first shortens the parallel makespan (LPT scheduling).
         order = sorted(range(len(jobs)), key=lambda j: -len(np.unique(factors[j])))
-        workers = len(jobs) if n_jobs is None else n_jobs
-        fitted = joblib.Parallel(n_jobs=workers, prefer="processes")(
+        fitted = joblib.Parallel(n_jobs=n_jobs, prefer="processes")(
             joblib.delayed(_fit_one)(*jobs[j]) for j in order
         )
         results = [None] * len(jobs)
@@ -171,7 +168,7 @@ def compute_importance_gbt(
     else:
         # Always in worker threads, even for n_jobs=1: a single-threaded OpenMP fit on the main
         # thread ran 100x slower once TensorFlow was loaded in the process.
-        workers = joblib.effective_n_jobs(-1 if n_jobs is None else n_jobs)
+        workers = joblib.effective_n_jobs(n_jobs)
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(lambda job: _fit_one(*job), jobs))
     importance = np.stack([r[0] for r in results], axis=1)
