@@ -107,3 +107,24 @@ def test_posterior_metrics_run_on_the_exported_model(trained_run):
         + results["elbo_decomposition"]["dimwise_kl"],
         rtol=1e-6,
     )
+
+
+def test_overlapped_dci_gives_the_sequential_results(trained_run):
+    # DCI runs here while mig runs in a spawned low-priority worker; both are seeded, so the
+    # scores equal those of running the two steps one after the other.
+    bindings = ["dci.num_train = 200", "dci.num_test = 100", "mig.num_train = 200"]
+    overlapped = evaluate_run(trained_run, ["mig", "dci"], overwrite=True, gin_bindings=bindings)
+    assert list(overlapped) == ["mig", "dci"]
+    sequential = evaluate_run(
+        trained_run, ["mig", "dci"], overwrite=True, gin_bindings=bindings, overlap=False
+    )
+    for metric in ("mig", "dci"):
+        scores = {k: v for k, v in overlapped[metric].items() if k not in ("elapsed_time", "uuid")}
+        again = {k: v for k, v in sequential[metric].items() if k not in ("elapsed_time", "uuid")}
+        assert scores == again
+    aggregate = os.path.join(
+        layout.results_dir(layout.metric_dir(trained_run, "mean", "mig")),
+        "aggregate",
+        "evaluation.json",
+    )
+    assert os.path.exists(aggregate)  # the worker wrote its results in the usual layout

@@ -34,6 +34,11 @@ def dataset_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def registered_target(name: str) -> str | Callable[[], GroundTruthData]:
+    """What `name` is registered as ("module:callable" or a callable)."""
+    return _REGISTRY[name]
+
+
 def register_dataset(name: str, target: str | Callable[[], GroundTruthData]) -> None:
     """Registers `target` ("module:callable", or a callable) under `name` (user extensions)."""
     _REGISTRY[name] = target
