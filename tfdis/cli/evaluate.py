@@ -31,6 +31,11 @@ flags.DEFINE_list(
     list(DEFAULT_METRICS),
     "Metric configs to run (names in gin_configs/metrics/), or 'all'.",
 )
+flags.DEFINE_boolean(
+    "overlap",
+    True,
+    "Run DCI while the other metrics run in a low-priority worker process (same results).",
+)
 
 
 def available_metrics() -> list[str]:
@@ -185,6 +190,7 @@ def main(argv: list[str]) -> None:
             FLAGS.overwrite,
             FLAGS.gin_bindings,
             FLAGS.gin_config,
+            overlap=FLAGS.overlap,
         )
         print(format_summary(all_results))
 
