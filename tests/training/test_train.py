@@ -59,6 +59,23 @@ def test_run_writes_dlib_layout(finished_run):
     assert sorted(os.listdir(layout.checkpoint_dir(finished_run)))[-1] == "run_config.gin"
 
 
+def test_tensorboard_gets_reconstructions_and_a_latent_traversal(finished_run):
+    import glob
+
+    import tensorflow as tf
+
+    shapes = {}
+    for path in glob.glob(os.path.join(finished_run, "tensorboard", "train", "events.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.tag in ("inputs_vs_reconstructions", "latent_traversal"):
+                    png = value.tensor.string_val[2]  # [width, height, encoded images...]
+                    shapes[value.tag] = tuple(tf.io.decode_png(png).shape)
+    assert shapes["inputs_vs_reconstructions"] == (64, 128, 1)
+    # 3 latents (rows) x 8 values in [-2, 2] (columns) of 64x64 images.
+    assert shapes["latent_traversal"] == (3 * 64, 8 * 64, 1)
+
+
 def test_saved_model_reloads_in_a_process_without_tfdis(finished_run):
     script = textwrap.dedent(
         f"""

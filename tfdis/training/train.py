@@ -96,6 +96,32 @@ def _image_grid(observations: np.ndarray, reconstructions: np.ndarray) -> np.nda
     return np.concatenate([observations, reconstructions], axis=2)
 
 
+TRAVERSAL_VALUES = np.linspace(-2.0, 2.0, 8)  # dlib's fixed interval, 8 steps
+
+
+def _traversal_image(model: BaseVAE, observation: np.ndarray) -> np.ndarray:
+    """Latent traversal of one observation's posterior mean: `[1, d * H, 8 * W, C]` in [0, 1].
+
+    Row j moves latent j over [-2, 2]; models with categorical codes keep its categories.
+    """
+    from tfdis.visualization.traversals import latent_traversal_image
+
+    if hasattr(model, "decode_with_categories"):
+        encoded = model.encode_discrete(observation[None])
+        base, categories = encoded["mean"].numpy()[0], encoded["category"]
+
+        def decode_fn(latents):
+            tiled = tf.repeat(categories, len(latents), axis=0)
+            return tf.sigmoid(model.decode_with_categories(tf.constant(latents), tiled)).numpy()
+    else:
+        base = model.posterior(observation[None]).mean.numpy()[0]
+
+        def decode_fn(latents):
+            return tf.sigmoid(model.decoder(tf.constant(latents, tf.float32))).numpy()
+
+    return latent_traversal_image(decode_fn, base, TRAVERSAL_VALUES.astype(base.dtype))[None]
+
+
 @gin.configurable("model", denylist=["model_dir"])
 def train(
     model_dir: str,
@@ -124,7 +150,8 @@ def train(
         name, model_num: free-form labels copied to the results (dlib).
         checkpoint_every_steps: checkpoint interval; the last step is always saved.
         summary_every_steps: TensorBoard scalar interval.
-        image_summary_every_steps: TensorBoard image interval (inputs beside reconstructions).
+        image_summary_every_steps: TensorBoard image interval (inputs beside reconstructions,
+            and a latent traversal of the first preview image).
         log_every_seconds: progress line interval.
         max_checkpoints_to_keep: checkpoints kept by the CheckpointManager.
 
@@ -219,6 +246,7 @@ def train(
                     step=step,
                     max_outputs=8,
                 )
+                tf.summary.image("latent_traversal", _traversal_image(model, preview[0]), step=step)
             if step % checkpoint_every_steps == 0 or step == training_steps:
                 manager.save(checkpoint_number=step)
                 last_saved = step

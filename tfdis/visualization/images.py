@@ -163,7 +163,7 @@ def to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(pixels, mode="RGB")
 
 
-def _atomic_save(path: str, save: Callable[[str], None]) -> None:
+def atomic_save(path: str, save: Callable[[str], None]) -> None:
     """Calls `save(tmp_path)` on a sibling temporary file, then renames it to `path`."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -183,7 +183,7 @@ def _atomic_save(path: str, save: Callable[[str], None]) -> None:
 def save_png(image: np.ndarray, path: str) -> str:
     """Writes a [0, 1] `[H, W, C]` image as PNG (mode "L" or "RGB"); returns `path`."""
     picture = to_pil(image)
-    _atomic_save(path, lambda tmp: picture.save(tmp, format="PNG"))
+    atomic_save(path, lambda tmp: picture.save(tmp, format="PNG"))
     return path
 
 
@@ -215,5 +215,5 @@ def save_gif(frames: np.ndarray, path: str, frame_duration_ms: int = 100, loop: 
             loop=loop,
         )
 
-    _atomic_save(path, save)
+    atomic_save(path, save)
     return path

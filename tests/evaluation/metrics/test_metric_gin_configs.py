@@ -15,6 +15,7 @@ EXPECTED = {
     "beta_vae_sklearn": "beta_vae_sklearn",
     "cascade_score": "cascade_score",
     "dci": "dci",
+    "discrete_accuracy": "discrete_accuracy",
     "elbo_decomposition": "elbo_decomposition_metric",
     "factor_vae_metric": "factor_vae_score",
     "irs": "irs",
@@ -44,6 +45,7 @@ def test_config_parses_and_binds_the_metric(path):
 
 POSTERIOR_METRICS = {
     "cascade_score",
+    "discrete_accuracy",
     "elbo_decomposition_metric",
     "mig_exact",
     "reconstruction",

@@ -1,0 +1,271 @@
+"""`tfdis_reproduce --study=NAME --model_num=K --output_directory=DIR [--overwrite] [--only_print]`.
+
+Runs model `K` of a study (`tfdis.config`) in `DIR/K/` (dlib's layout): trains it, postprocesses
+it with each of the study's postprocessing configs, evaluates every representation with the
+study's metrics and draws its pictures (`--skip_visualize` leaves them out). A cluster array
+job with one task per `K` in `0..num_models - 1` runs a whole study; `tfdis_aggregate` then
+collects the results. `--gin_bindings` are applied to every step after the study's own.
+
+`--only_print` prints model `K`'s configuration, or with `--model_num` omitted every model's,
+one line each, and runs nothing.
+
+Rerunning the same command resumes a killed task. A step whose results are complete is
+skipped (training: `results/aggregate/train.json`; postprocessing and each metric:
+their `results/aggregate/*.json`; pictures: `visualized` in `DIR/K/reproduce.json`). A step
+that started but did not finish is redone: training resumes from its last checkpoint, a
+postprocessing, metric or picture step replaces its partial output. Once a step runs, the
+steps that read its output run again (retraining redoes everything, a new representation its
+metrics), so no result is left from an older model. `--overwrite` redoes all.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from absl import app, flags, logging
+
+from tfdis.cli import common
+
+FLAGS = flags.FLAGS
+
+RECORD_FILE = "reproduce.json"
+
+flags.DEFINE_string("study", None, "Study name (see tfdis.config.STUDIES), e.g. rtc_study_smoke.")
+flags.DEFINE_integer(
+    "model_num", -1, "Model number in 0..num_models - 1 (omit with --only_print to list all)."
+)
+flags.DEFINE_string("output_directory", None, "Study directory; model K is written to DIR/K/.")
+flags.DEFINE_boolean("only_print", False, "Print the model configuration(s) and exit.")
+flags.DEFINE_boolean("skip_visualize", False, "Do not draw the model's pictures.")
+
+
+def model_directory(output_directory: str, model_num: int) -> str:
+    """The run directory of model `model_num`: `<output_directory>/<model_num>` (dlib's)."""
+    return os.path.join(output_directory, str(model_num))
+
+
+def _finished(step_dir: str, step_name: str) -> bool:
+    """Whether a step's results are complete (its aggregate JSON is written last)."""
+    from tfdis.utils import layout
+
+    return os.path.exists(
+        os.path.join(layout.results_dir(step_dir), "aggregate", f"{step_name}.json")
+    )
+
+
+def _step_results(step_dir: str, step_name: str) -> dict:
+    from tfdis.utils import layout, results
+
+    return results.read_json(
+        os.path.join(layout.results_dir(step_dir), "json", f"{step_name}_results.json")
+    )
+
+
+def _read_record(model_dir: str) -> dict:
+    from tfdis.utils import results
+
+    path = os.path.join(model_dir, RECORD_FILE)
+    return results.read_json(path) if os.path.exists(path) else {}
+
+
+def _check_record(model_dir: str, study_name: str, model_num: int) -> None:
+    """Refuses a model directory recorded as another study's or another model's."""
+    record = _read_record(model_dir)
+    if record and (record.get("study"), record.get("model_num")) != (study_name, model_num):
+        raise FileExistsError(
+            f"{model_dir} holds model {record.get('model_num')} of study {record.get('study')}, "
+            f"not model {model_num} of {study_name}; pass --overwrite to replace it (or choose "
+            "another --output_directory)."
+        )
+
+
+def reproduce(
+    study_name: str,
+    model_num: int,
+    output_directory: str,
+    overwrite: bool = False,
+    visualize: bool = True,
+    gin_bindings: Sequence[str] = (),
+) -> dict:
+    """Trains, postprocesses, evaluates and visualizes model `model_num` of a study.
+
+    Args:
+        study_name: a key of `tfdis.config.STUDIES`.
+        model_num: the model, in `0..num_models - 1`.
+        output_directory: the study directory; the run goes to `<output_directory>/<model_num>`.
+        overwrite: redo every step, replacing existing outputs.
+        visualize: draw the pictures (`tfdis.visualization.visualize.visualize_run`).
+        gin_bindings: extra bindings applied to every step after the study's own (e.g. a
+            shorter schedule); a resumed run must use the same ones.
+
+    Returns:
+        `{"study", "model_num", "model_dir", "model_config_file", "gin_bindings", "train",
+        "postprocess": {representation: results}, "evaluation": {representation: {metric:
+        results}}, "steps_run"}`, where `steps_run` lists the steps this call ran (the others
+        were complete and their results are read back).
+
+    Raises:
+        ValueError: unknown study or `model_num` out of range.
+        FileExistsError: the directory holds another study's or model's run, or an unfinished
+            run with another configuration (without `overwrite`).
+    """
+    from tfdis.cli.evaluate import DISCRETE_CODE_METRICS, evaluate_run
+    from tfdis.cli.postprocess import postprocess_run
+    from tfdis.config import get_study
+    from tfdis.training.export import read_model_metadata
+    from tfdis.training.train import train_with_gin
+    from tfdis.utils import layout, results
+
+    study = get_study(study_name)
+    config_file, study_bindings = study.get_model_config(model_num)
+    model_dir = model_directory(output_directory, model_num)
+    if not overwrite:
+        _check_record(model_dir, study.name, model_num)
+    # dlib's reproduce labels each run with its model name and number (train results carry them).
+    training_bindings = [
+        f"model.name = '{study.get_model_name(model_num)}'",
+        f"model.model_num = {model_num}",
+        *study_bindings,
+        *gin_bindings,
+    ]
+    steps_run: list[str] = []
+    redo = overwrite  # once a step runs, the steps that read its output run again
+
+    if redo or not _finished(model_dir, "train"):
+        logging.info("%s model %d: training in %s.", study.name, model_num, model_dir)
+        train_with_gin(model_dir, overwrite, [config_file], training_bindings)
+        steps_run.append("train")
+        redo = True
+    else:
+        logging.info("%s model %d: training is complete, skipped.", study.name, model_num)
+    record = _read_record(model_dir)
+    if "train" in steps_run or not record:
+        record = {
+            "study": study.name,
+            "model_num": model_num,
+            "model_config_file": config_file,
+            "gin_bindings": training_bindings,
+            "visualized": False,
+        }
+        results.atomic_write_json(os.path.join(model_dir, RECORD_FILE), record)
+
+    metrics = study.get_eval_metrics()
+    if not read_model_metadata(layout.saved_model_dir(model_dir)).get("discrete_sizes"):
+        metrics = [m for m in metrics if m not in DISCRETE_CODE_METRICS]
+    postprocessed, evaluated = {}, {}
+    for representation in study.get_representations():
+        rep_dir = layout.postprocess_dir(model_dir, representation)
+        redo_rep = redo
+        if redo_rep or not _finished(rep_dir, "postprocess"):
+            logging.info("%s model %d: postprocessing (%s).", study.name, model_num, representation)
+            postprocess_run(model_dir, representation, overwrite=True, gin_bindings=gin_bindings)
+            steps_run.append(f"postprocess/{representation}")
+            redo_rep = True
+        postprocessed[representation] = _step_results(rep_dir, "postprocess")
+        pending = [
+            metric
+            for metric in metrics
+            if redo_rep
+            or not _finished(layout.metric_dir(model_dir, representation, metric), "evaluation")
+        ]
+        if pending:
+            logging.info(
+                "%s model %d: evaluating %s (%s).", study.name, model_num, pending, representation
+            )
+            evaluate_run(
+                model_dir,
+                pending,
+                representation=representation,
+                overwrite=True,
+                gin_bindings=[*study.get_eval_gin_bindings(), *gin_bindings],
+            )
+            steps_run.extend(f"evaluate/{representation}/{metric}" for metric in pending)
+        evaluated[representation] = {
+            metric: _step_results(
+                layout.metric_dir(model_dir, representation, metric), "evaluation"
+            )
+            for metric in metrics
+        }
+
+    # The pictures come from the trained model alone: redone when it was (re)trained.
+    if visualize and not record.get("visualized"):
+        from tfdis.visualization.visualize import visualize_run
+
+        logging.info("%s model %d: drawing the pictures.", study.name, model_num)
+        visualize_run(model_dir, overwrite=True)
+        record["visualized"] = True
+        results.atomic_write_json(os.path.join(model_dir, RECORD_FILE), record)
+        steps_run.append("visualize")
+
+    return {
+        "study": study.name,
+        "model_num": model_num,
+        "model_dir": model_dir,
+        "model_config_file": config_file,
+        "gin_bindings": training_bindings,
+        "train": _step_results(model_dir, "train"),
+        "postprocess": postprocessed,
+        "evaluation": evaluated,
+        "steps_run": steps_run,
+    }
+
+
+def print_study(study_name: str, model_num: int = -1) -> None:
+    """Prints model `model_num`'s configuration, or (`model_num < 0`) every model's, one a line."""
+    from tfdis.config import get_study
+
+    study = get_study(study_name)
+    if model_num < 0:
+        for k in range(study.num_models):
+            print(study.model_config_line(k))
+    else:
+        study.print_model_config(model_num)
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    unused = [n for n in ("model_dir", "gin_config", "representation") if FLAGS[n].present]
+    if unused:
+        raise app.UsageError(
+            f"tfdis_reproduce does not take --{', --'.join(unused)}: the study sets the configs "
+            "and representations, and the model directory is <output_directory>/<model_num>."
+        )
+
+    if FLAGS.only_print:  # without run_reporting_errors, which loads TensorFlow
+        try:
+            print_study(FLAGS.study, FLAGS.model_num)
+        except ValueError as error:
+            print(f"tfdis_reproduce: error: {error}", file=sys.stderr)
+            sys.exit(1)
+        return
+
+    def run_model() -> None:
+        from tfdis.cli.evaluate import format_summary
+
+        if FLAGS.output_directory is None or FLAGS.model_num < 0:
+            raise ValueError("--output_directory and --model_num are required unless --only_print.")
+        outcome = reproduce(
+            FLAGS.study,
+            FLAGS.model_num,
+            FLAGS.output_directory,
+            overwrite=FLAGS.overwrite,
+            visualize=not FLAGS.skip_visualize,
+            gin_bindings=FLAGS.gin_bindings,
+        )
+        for representation, all_results in outcome["evaluation"].items():
+            print(f"{outcome['model_dir']} ({representation}):")
+            print(format_summary(all_results))
+
+    common.run_reporting_errors("tfdis_reproduce", run_model)
+
+
+def run() -> None:
+    flags.mark_flag_as_required("study")
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
