@@ -138,7 +138,7 @@ def test_models_cover_the_full_grid_once(name):
         base = name.removesuffix("_smoke")
         if name.endswith("_smoke"):
             assert _value(bound["dataset.name"]) == "dsprites_procedural"
-            assert _value(bound["model.training_steps"]) == 300
+            assert _value(bound["model.training_steps"]) == 600
             assert _value(bound["model.batch_size"]) == 64
         elif base in DATASETS:
             assert _value(bound["dataset.name"]) == DATASETS[base]

@@ -8,8 +8,8 @@ have one (CascadeVAE, JointVAE), as `tfdis_evaluate --metrics=all` does.
 
 Enumeration order (outermost first, the seed fastest): dataset, model, `model.random_seed`;
 1 x 4 x 10 = 40 models. The `_smoke` size runs on `dsprites_procedural` with seeds 0, 1
-(4 x 2 = 8 models) and shrinks the schedules to the 300 steps: CascadeVAE relieves a dimension
-every 30 steps and starts the discrete code at step 150, JointVAE's capacities grow over 300.
+(4 x 2 = 8 models) and shrinks the schedules to the 600 steps: CascadeVAE relieves a dimension
+every 60 steps and starts the discrete code at step 300, JointVAE's capacities grow over 600.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ SMOKE_EVAL_BINDINGS = (
 def models(smoke: bool) -> tuple[study.StudyModel, ...]:
     """The four families; the smoke size compresses the discrete models' schedules."""
     cascade = (
-        ("cascade_vae.relief_interval = 30", "cascade_vae.discrete_start = 150") if smoke else ()
+        ("cascade_vae.relief_interval = 60", "cascade_vae.discrete_start = 300") if smoke else ()
     )
-    joint = ("joint_vae.capacity_steps = 300",) if smoke else ()
+    joint = ("joint_vae.capacity_steps = 600",) if smoke else ()
     return (
         study.StudyModel("cascadevae", "cascadevae.gin", cascade),
         study.StudyModel("jointvae", "jointvae.gin", joint),

@@ -252,13 +252,16 @@ class Study:
 SMOKE_DATASET = "dsprites_procedural"
 SMOKE_SEEDS = (0, 1)
 SMOKE_NUM_LATENT = 10
+# 600 steps at the quickstart's learning rate: enough for position and size to show in the
+# traversals (at 300 steps and lr 1e-4 the decoders only draw the mean blob).
 SMOKE_TRAINING_BINDINGS = (
     "model.batch_size = 64",
-    "model.training_steps = 300",
+    "model.training_steps = 600",
     "model.eval_steps = 10",
-    "model.checkpoint_every_steps = 300",
+    "model.checkpoint_every_steps = 600",
     "model.summary_every_steps = 50",
-    "model.image_summary_every_steps = 300",
+    "model.image_summary_every_steps = 600",
+    "AdamOptimizer.learning_rate = 0.0005",
 )
 
 
