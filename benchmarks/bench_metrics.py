@@ -12,7 +12,7 @@ memory.
 
 Usage:
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/bench_metrics.py [--metrics=mig,dci] [--dci_backend=both]
-        [--dci_n_jobs=default,2] [--no-overlap]
+        [--dci_n_jobs=default,2] [--overlap]
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/bench_metrics.py --metrics= --full_grid_mig_exact
 """
 
@@ -223,7 +223,7 @@ def main():
     parser.add_argument(
         "--overlap",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=False,
         help="run DCI while the other metrics run in a low-priority process (tfdis_evaluate's way)",
     )
     parser.add_argument("--full_grid_mig_exact", action="store_true")

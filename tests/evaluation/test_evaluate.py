@@ -113,7 +113,9 @@ def test_overlapped_dci_gives_the_sequential_results(trained_run):
     # DCI runs here while mig runs in a spawned low-priority worker; both are seeded, so the
     # scores equal those of running the two steps one after the other.
     bindings = ["dci.num_train = 200", "dci.num_test = 100", "mig.num_train = 200"]
-    overlapped = evaluate_run(trained_run, ["mig", "dci"], overwrite=True, gin_bindings=bindings)
+    overlapped = evaluate_run(
+        trained_run, ["mig", "dci"], overwrite=True, gin_bindings=bindings, overlap=True
+    )
     assert list(overlapped) == ["mig", "dci"]
     sequential = evaluate_run(
         trained_run, ["mig", "dci"], overwrite=True, gin_bindings=bindings, overlap=False

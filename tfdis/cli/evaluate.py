@@ -21,9 +21,11 @@ FLAGS = flags.FLAGS
 DEFAULT_METRICS = ("mig",)
 # Metrics that score a categorical code; `--metrics=all` skips them for models without one.
 DISCRETE_CODE_METRICS = ("discrete_accuracy",)
-# Metrics whose work is spread over worker processes that cannot use every core all the time
-# (DCI's per-factor fits: on 2 cores one core idles for the last ~40 s on dSprites). The other
-# metrics run meanwhile in a low-priority process that takes the idle cycles.
+# With `overlap`, these run in this process while the other metrics run in a low-priority worker.
+# Off by default: since exact DCI builds each boosting stage's trees in threads it keeps every
+# core busy, and on 2 cores the overlapped suite measured 195 s against 176 s one after the
+# other (`benchmarks/bench_metrics.py --dci_backend=exact [--overlap]`). It pays off on
+# machines with more cores than DCI's factor fits can use.
 OVERLAPPED_METRICS = ("dci",)
 
 flags.DEFINE_list(
@@ -33,7 +35,7 @@ flags.DEFINE_list(
 )
 flags.DEFINE_boolean(
     "overlap",
-    True,
+    False,
     "Run DCI while the other metrics run in a low-priority worker process (same results).",
 )
 
@@ -71,7 +73,7 @@ def evaluate_run(
     overwrite: bool = False,
     gin_bindings: list[str] | tuple[str, ...] = (),
     gin_config_files: list[str] | tuple[str, ...] = (),
-    overlap: bool = True,
+    overlap: bool = False,
 ) -> dict[str, dict]:
     """Evaluates a trained run on `metrics`; returns `{metric: results}`.
 
