@@ -11,6 +11,8 @@ decodes of its discrete step.
 
     python benchmarks/bench_train.py [--models=betavae,betatcvae,...] [--batch_sizes=64,256]
         [--rounds=5] [--steps=30]
+    python benchmarks/bench_train.py --phases=betavae,betatcvae,factorvae,cascadevae
+        (per-phase milliseconds per step, FLOPs per step and achieved FLOP/s)
 """
 
 from __future__ import annotations
@@ -185,6 +187,115 @@ def make_bare_factorvae_step(observation_shape):
     return step
 
 
+def step_flops(step, batch) -> float:
+    """Floating-point operations of one traced step, from TF's graph profiler (`[B, H, W, C]`).
+
+    Counts the ops with registered FLOP statistics (matmuls, convolutions and their gradients,
+    elementwise arithmetic); that is where nearly all of a VAE step's work is.
+    """
+    from tensorflow.python.profiler.model_analyzer import profile
+    from tensorflow.python.profiler.option_builder import ProfileOptionBuilder
+
+    graph = step.get_concrete_function(batch).graph
+    options = (
+        ProfileOptionBuilder(ProfileOptionBuilder.float_operation()).with_empty_output().build()
+    )
+    return float(profile(graph, options=options).total_float_ops)
+
+
+def phase_breakdown(name: str, data, batch_size: int, steps: int, rounds: int) -> dict:
+    """Median seconds per step of each phase of `name`'s train step, measured back to back.
+
+    - input: one batch from the `tf.data` pipeline;
+    - forward: the loss terms alone (`compute_loss_terms`, no tape);
+    - backward: forward + gradients minus forward;
+    - optimizer: the whole train step minus forward + gradients (updates, NaN check, trackers);
+    - summaries: writing the step's scalars to TensorBoard, per step at dlib's interval (100).
+    """
+    model = make_tfdis_model(name, tuple(data.observation_shape), data.dataset_size)
+    batch = tf.constant(
+        pipeline.sample_batch(
+            data, batch_size * model.batches_per_step, 0, 0, pipeline.TRAIN_STREAM
+        )
+    )
+    seed = tf.constant([0, 0], tf.int64)
+    step_counter = model.optimizer.iterations
+
+    @tf.function
+    def forward(x):
+        return model.compute_loss_terms(x[:batch_size], seed, step_counter, training=True)["loss"]
+
+    @tf.function
+    def forward_backward(x):
+        with tf.GradientTape() as tape:
+            loss = model.compute_loss_terms(x[:batch_size], seed, step_counter, training=True)[
+                "loss"
+            ]
+        return tape.gradient(loss, model.vae_variables)
+
+    train_step = tf.function(model.train_step)
+    for fn in (forward, forward_backward, train_step):
+        fn(batch)  # trace
+    writer = tf.summary.create_file_writer(os.path.join("/tmp", f"bench_train_{os.getpid()}"))
+    logs = train_step(batch)
+
+    def write_summaries():
+        with writer.as_default():
+            for key, value in logs.items():
+                tf.summary.scalar(key, value, step=0)
+        writer.flush()
+
+    def seconds(fn, repeats):
+        start = time.perf_counter()
+        out = None
+        for _ in range(repeats):
+            out = fn()
+        if out is not None:
+            tf.nest.map_structure(lambda t: t.numpy(), out)
+        return (time.perf_counter() - start) / repeats
+
+    dataset_iter = iter(
+        pipeline.make_dataset(data, batch_size, random_seed=0, num_batches=steps * rounds + 1)
+    )
+    next(dataset_iter)
+    samples = {"input": [], "forward": [], "backward": [], "optimizer": [], "summaries": []}
+    for _ in range(rounds):
+        t_input = seconds(lambda: next(dataset_iter), steps)
+        t_forward = seconds(lambda: forward(batch), steps)
+        t_fb = seconds(lambda: forward_backward(batch), steps)
+        t_step = seconds(lambda: train_step(batch), steps)
+        t_summary = seconds(write_summaries, 5) / 100
+        samples["input"].append(t_input)
+        samples["forward"].append(t_forward)
+        samples["backward"].append(t_fb - t_forward)
+        samples["optimizer"].append(t_step - t_fb)
+        samples["summaries"].append(t_summary)
+    phases = {key: statistics.median(values) for key, values in samples.items()}
+    phases["step"] = statistics.median(
+        f + b + o
+        for f, b, o in zip(
+            samples["forward"], samples["backward"], samples["optimizer"], strict=True
+        )
+    )
+    phases["flops"] = step_flops(train_step, batch)
+    gin.clear_config()
+    return phases
+
+
+def print_phase_table(rows) -> None:
+    print(
+        f"{'model':>12} {'batch':>6} {'input':>8} {'forward':>8} {'backward':>9} "
+        f"{'optimizer':>10} {'summaries':>10} {'GFLOP/step':>11} {'GFLOP/s':>8}   (ms/step)"
+    )
+    for name, batch_size, p in rows:
+        print(
+            f"{name:>12} {batch_size:>6} {1e3 * p['input']:>8.2f} {1e3 * p['forward']:>8.2f} "
+            f"{1e3 * p['backward']:>9.2f} {1e3 * p['optimizer']:>10.2f} "
+            f"{1e3 * p['summaries']:>10.3f} {p['flops'] / 1e9:>11.2f} "
+            f"{p['flops'] / p['step'] / 1e9:>8.1f}"
+        )
+
+
 def images_per_second(step, batch, steps: int) -> float:
     result = None
     start = time.perf_counter()
@@ -213,7 +324,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--dataset", default="dsprites_procedural")
+    parser.add_argument(
+        "--phases",
+        default="",
+        help="comma-separated models for the per-phase breakdown and FLOP count only, e.g. "
+        "betavae,betatcvae,factorvae,cascadevae",
+    )
     args = parser.parse_args()
+    if args.phases:
+        data = get_named_ground_truth_data(name=args.dataset)
+        rows = [
+            (name, int(b), phase_breakdown(name, data, int(b), args.steps, args.rounds))
+            for b in args.batch_sizes.split(",")
+            for name in args.phases.split(",")
+        ]
+        print_phase_table(rows)
+        print(
+            "GFLOP/s = the profiler's FLOPs of one train step / (forward + backward + optimizer)."
+        )
+        return
 
     data = get_named_ground_truth_data(name=args.dataset)
     shape = tuple(data.observation_shape)
