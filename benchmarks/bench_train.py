@@ -209,7 +209,9 @@ def phase_breakdown(name: str, data, batch_size: int, steps: int, rounds: int) -
     - input: one batch from the `tf.data` pipeline;
     - forward: the loss terms alone (`compute_loss_terms`, no tape);
     - backward: forward + gradients minus forward;
-    - optimizer: the whole train step minus forward + gradients (updates, NaN check, trackers);
+    - optimizer: the whole train step minus forward + gradients (updates, NaN check, trackers;
+      for FactorVAE also the discriminator's gradients). A difference of two timings: when the
+      updates are cheap it is within the noise and can come out slightly negative;
     - summaries: writing the step's scalars to TensorBoard, per step at dlib's interval (100).
     """
     model = make_tfdis_model(name, tuple(data.observation_shape), data.dataset_size)
