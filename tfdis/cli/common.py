@@ -29,6 +29,13 @@ flags.DEFINE_string(
     "mean",
     "Postprocessing: mean or sampled (gin_configs/postprocess/<name>.gin).",
 )
+# The picture commands (tfdis_visualize, tfdis_visualize_dataset).
+flags.DEFINE_string(
+    "output_dir",
+    None,
+    "Where to write the pictures (tfdis_visualize: <model_dir>/visualizations).",
+)
+flags.DEFINE_integer("random_seed", 0, "Seeds the random draws of the pictures.")
 
 
 def _quiet_tensorflow_info(record: logging.LogRecord) -> bool:

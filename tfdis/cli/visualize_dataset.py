@@ -14,16 +14,6 @@ from tfdis.cli import common
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("dataset", None, "Registered dataset name, e.g. dsprites_procedural.")
-# tfdis_visualize and tfdis_visualize_dataset share these two flags; whichever module is
-# imported first defines them, so both can be imported in one process.
-if "output_dir" not in FLAGS:
-    flags.DEFINE_string(
-        "output_dir",
-        None,
-        "Where to write the pictures (tfdis_visualize: <model_dir>/visualizations).",
-    )
-if "random_seed" not in FLAGS:
-    flags.DEFINE_integer("random_seed", 0, "Seeds the random draws of the pictures.")
 
 
 def main(argv: list[str]) -> None:
