@@ -32,7 +32,7 @@ import tensorflow as tf
 from tfdis.data import pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models import architectures
-from tfdis.utils import gin_utils
+from tfdis.testing import build_configured_model
 
 MODELS = (
     "betavae",
@@ -66,13 +66,13 @@ MODEL_BINDINGS = {
 
 def make_tfdis_model(name: str, observation_shape, dataset_size: int, seed: int = 0):
     """The model of `gin_configs/models/<name>.gin` with 10 latents, built with its optimizers."""
-    gin_utils.parse_config(
-        [f"models/{name}.gin"], ["encoder.num_latent = 10", *MODEL_BINDINGS.get(name, [])]
+    return build_configured_model(
+        [f"models/{name}.gin"],
+        ["encoder.num_latent = 10", *MODEL_BINDINGS.get(name, [])],
+        observation_shape,
+        noise_seed=seed,
+        dataset_size=dataset_size,
     )
-    model = gin.query_parameter("model.model").scoped_configurable_fn()
-    model.build_networks(observation_shape, noise_seed=seed, dataset_size=dataset_size)
-    model.configure_optimizers()
-    return model
 
 
 def make_tfdis_step(name: str, observation_shape, dataset_size: int, seed: int = 0):

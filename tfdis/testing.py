@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from tfdis.data.ground_truth_data import FactorGrid, GroundTruthData
@@ -59,3 +61,26 @@ TINY_TRAINING_BINDINGS = (
     "decoder.decoder_fn = @deconv_decoder",
     "AdamOptimizer.learning_rate = 0.001",
 )
+
+
+def build_configured_model(
+    config_files: Sequence[str],
+    bindings: Sequence[str],
+    observation_shape: Sequence[int],
+    noise_seed: int = 0,
+    dataset_size: int | None = 1000,
+):
+    """Parses gin, instantiates `model.model`, builds its networks and optimizers.
+
+    The model is ready for `train_step` without the training loop (tests and benchmarks). The
+    gin config stays parsed; the caller clears it.
+    """
+    import gin
+
+    from tfdis.utils import gin_utils
+
+    gin_utils.parse_config(list(config_files), list(bindings))
+    model = gin.query_parameter("model.model").scoped_configurable_fn()
+    model.build_networks(observation_shape, noise_seed=noise_seed, dataset_size=dataset_size)
+    model.configure_optimizers()
+    return model

@@ -9,7 +9,7 @@ import tensorflow as tf
 from tfdis.evaluation.saved_model_functions import SavedModelPosterior
 from tfdis.models import cascade_vae, joint_vae, losses
 from tfdis.postprocessing import postprocess
-from tfdis.testing import TINY_TRAINING_BINDINGS
+from tfdis.testing import TINY_TRAINING_BINDINGS, build_configured_model
 from tfdis.training import train
 from tfdis.utils import gin_utils, layout
 
@@ -45,13 +45,7 @@ def _squares(num=16):
 
 
 def _build(name):
-    import gin
-
-    gin_utils.parse_config([f"models/{name}.gin"], SMALL[name])
-    model = gin.query_parameter("model.model").scoped_configurable_fn()
-    model.build_networks((64, 64, 1), noise_seed=0, dataset_size=1000)
-    model.configure_optimizers()
-    return model
+    return build_configured_model([f"models/{name}.gin"], SMALL[name], (64, 64, 1))
 
 
 def test_relief_steps_of_the_reference_constants():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import gin
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,8 +12,9 @@ from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.evaluation.metrics import discrete_accuracy
 from tfdis.evaluation.saved_model_functions import SavedModelPosterior
 from tfdis.models import infogan
+from tfdis.testing import build_configured_model
 from tfdis.training import train
-from tfdis.utils import gin_utils, layout
+from tfdis.utils import layout
 
 TINY_RUN = [
     "dataset.name = 'digits'",
@@ -30,12 +30,8 @@ TINY_RUN = [
 
 
 def _build(correlation=0.0):
-    gin_utils.parse_config(["models/infogan.gin"], [f"posterior.correlation = {correlation}",
-                                                    "infogan.num_noise = 8"])  # fmt: skip
-    model = gin.query_parameter("model.model").scoped_configurable_fn()
-    model.build_networks((32, 32, 1), noise_seed=0)
-    model.configure_optimizers()
-    return model
+    bindings = [f"posterior.correlation = {correlation}", "infogan.num_noise = 8"]
+    return build_configured_model(["models/infogan.gin"], bindings, (32, 32, 1), dataset_size=None)
 
 
 @pytest.mark.parametrize("correlation", [0.0, 0.9])

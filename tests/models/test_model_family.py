@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfdis.testing import TINY_TRAINING_BINDINGS
+from tfdis.testing import TINY_TRAINING_BINDINGS, build_configured_model
 from tfdis.training import train
 from tfdis.utils import gin_utils, layout
 
@@ -47,10 +47,7 @@ def test_model_trains_exports_and_reloads(name, tmp_path):
 
 @pytest.mark.parametrize("name", MODEL_CONFIGS)
 def test_loss_falls(name):
-    gin_utils.parse_config([f"models/{name}.gin"], SMALL)
-    model = gin.query_parameter("model.model").scoped_configurable_fn()
-    model.build_networks((64, 64, 1), noise_seed=0, dataset_size=1000)
-    model.configure_optimizers()
+    model = build_configured_model([f"models/{name}.gin"], SMALL, (64, 64, 1))
     x = np.zeros((16, 64, 64, 1), np.float32)
     for i in range(16):
         x[i, 10 + i : 30 + i, 12:36] = 1.0
