@@ -100,12 +100,17 @@ def _series_label(rows: list[dict[str, Any]]) -> Callable[[dict[str, Any]], str]
     return lambda row: str(row["model"])
 
 
-def _swept(rows: list[dict[str, Any]], label: Callable[[dict[str, Any]], str], x: str) -> bool:
-    """Whether some series has two x values or more."""
+def _swept_series_label(
+    rows: list[dict[str, Any]], x: str
+) -> Callable[[dict[str, Any]], str] | None:
+    """The series label of `rows` if some series has two x values or more, else None."""
+    if not rows:
+        return None
+    label = _series_label(rows)
     values: dict[str, set] = {}
     for row in rows:
         values.setdefault(label(row), set()).add(row[x])
-    return any(len(v) >= 2 for v in values.values())
+    return label if any(len(v) >= 2 for v in values.values()) else None
 
 
 def _curve(rows: list[dict[str, Any]], x: str, y: str) -> tuple[np.ndarray, ...]:
@@ -219,8 +224,8 @@ def plot_tc_by_model(rows: list[dict[str, Any]], path: str) -> bool:
         Whether the plot was drawn (TC columns present and some model at two strengths).
     """
     rows = _rows_with(rows, TC_MEAN, TC_SAMPLE, STRENGTH)
-    label = _series_label(rows)
-    if not rows or not _swept(rows, label, STRENGTH):
+    label = _swept_series_label(rows, STRENGTH)
+    if label is None:
         return False
     series = _unique(label(row) for row in rows)
     figure = Figure(figsize=(4.2 * len(series), 3.4))
@@ -255,8 +260,8 @@ def plot_tc_vs_strength(rows: list[dict[str, Any]], path: str) -> bool:
         Whether the plot was drawn (TC columns present and some model at two strengths).
     """
     rows = _rows_with(rows, TC_MEAN, TC_SAMPLE, STRENGTH)
-    label = _series_label(rows)
-    if not rows or not _swept(rows, label, STRENGTH):
+    label = _swept_series_label(rows, STRENGTH)
+    if label is None:
         return False
     series = _unique(label(row) for row in rows)
     figure = Figure(figsize=(9.0, 3.6))
@@ -298,8 +303,8 @@ def plot_mig_vs_beta(rows: list[dict[str, Any]], path: str) -> bool:
         for row in _rows_with(rows, MIG, STRENGTH)
         if str(row.get(STRENGTH_PARAMETER) or "").endswith(".beta")
     ]
-    label = _series_label(rows)
-    if not rows or not _swept(rows, label, STRENGTH):
+    label = _swept_series_label(rows, STRENGTH)
+    if label is None:
         return False
     panels = [(MIG, "MIG")]
     if all(is_number(row.get(ELBO)) for row in rows):
