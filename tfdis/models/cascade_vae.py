@@ -162,9 +162,9 @@ class CascadeVAE(BaseVAE):
         self.log_scalar("num_relieved", tf.reduce_sum(tf.cast(beta == self.beta_l, tf.float32)))
         return tf.reduce_sum(tf.cast(beta, kl_per_dim.dtype) * kl_per_dim)
 
-    def compute_loss_terms(self, observations, seed, step, training):
-        posterior = self.posterior(observations, training=training)
-        z_sampled = posterior.sample(seed)  # eps drawn once for the costs and the step
+    def decoder_input(self, observations, z_sampled, step, training):
+        """[z, one-hot code]: the assignment in training, argmin costs at evaluation, zeros
+        before t_d. The code uses the same sample z (eps drawn once) as the gradient step."""
 
         def discrete_code() -> tf.Tensor:
             costs = self.unary_costs(observations, z_sampled)
@@ -185,19 +185,13 @@ class CascadeVAE(BaseVAE):
             tf.where(frequencies > 0, frequencies * tf.math.log(frequencies + 1e-30), 0.0)
         )
         self.log_scalar("assignment_balance", entropy / np.log(self.num_categories))
-        logits = self.decoder(tf.concat([z_sampled, code], axis=1), training=training)
-        reconstruction = tf.reduce_mean(losses.make_reconstruction_loss(observations, logits))
-        kl_loss = tf.reduce_mean(posterior.kl_to_prior())
-        regularizer = self.regularizer(kl_loss, posterior, z_sampled, step)
+        return tf.concat([z_sampled, code], axis=1)
+
+    def compute_loss_terms(self, observations, seed, step, training):
+        terms = super().compute_loss_terms(observations, seed, step, training)
         decay = self.weight_decay_loss()
         self.log_scalar("weight_decay_loss", decay)
-        return {
-            "loss": reconstruction + regularizer + decay,
-            "reconstruction_loss": reconstruction,
-            "kl_loss": kl_loss,
-            "regularizer": regularizer,
-            "elbo": reconstruction + kl_loss,
-        }
+        return {**terms, "loss": terms["loss"] + decay}
 
     def call(self, observations: tf.Tensor, training: bool = False) -> tf.Tensor:
         """Reconstruction logits from the mean and the inferred category (zero code before t_d)."""

@@ -122,6 +122,13 @@ class BaseVAE(keras.Model):
         """
         return kl_loss
 
+    def decoder_input(
+        self, observations: tf.Tensor, z_sampled: tf.Tensor, step: tf.Tensor, training: bool
+    ) -> tf.Tensor:
+        """What the decoder reads in training: the sample `[B, d]` (CascadeVAE appends its code)."""
+        del observations, step, training
+        return z_sampled
+
     def log_scalar(self, name: str, value: tf.Tensor) -> None:
         """Records a model-specific scalar listed in `extra_metrics` for TensorBoard and logs."""
         self.trackers[name].update_state(value)
@@ -136,7 +143,9 @@ class BaseVAE(keras.Model):
         """Scalar loss terms of a batch: loss, reconstruction_loss, kl_loss, regularizer, elbo."""
         posterior = self.posterior(observations, training=training)
         z_sampled = posterior.sample(seed)
-        logits = self.decoder(z_sampled, training=training)
+        logits = self.decoder(
+            self.decoder_input(observations, z_sampled, step, training), training=training
+        )
         reconstruction = tf.reduce_mean(losses.make_reconstruction_loss(observations, logits))
         kl_loss = tf.reduce_mean(posterior.kl_to_prior())
         regularizer = self.regularizer(kl_loss, posterior, z_sampled, step)
