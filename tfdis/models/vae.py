@@ -99,6 +99,10 @@ class BaseVAE(keras.Model):
     def posterior(self, observations: tf.Tensor, training: bool = False) -> FactorizedGaussian:
         """q(z|x) for observations `[B, H, W, C]`."""
         mean, logvar = self.encoder(observations, training=training)
+        return self.make_posterior(mean, logvar)
+
+    def make_posterior(self, mean: tf.Tensor, logvar: tf.Tensor) -> FactorizedGaussian:
+        """The model's posterior family for encoder outputs `[B, d]` each."""
         return make_gaussian_posterior(mean, logvar, correlation=self.posterior_correlation)
 
     def call(self, observations: tf.Tensor, training: bool = False) -> tf.Tensor:
@@ -146,6 +150,21 @@ class BaseVAE(keras.Model):
         logits = self.decoder(
             self.decoder_input(observations, z_sampled, step, training), training=training
         )
+        return self.loss_terms(observations, posterior, z_sampled, logits, step)
+
+    def loss_terms(
+        self,
+        observations: tf.Tensor,
+        posterior: FactorizedGaussian,
+        z_sampled: tf.Tensor,
+        logits: tf.Tensor,
+        step: tf.Tensor,
+    ) -> dict[str, tf.Tensor]:
+        """The scalar loss terms given the forward pass (observations and logits `[B, H, W, C]`).
+
+        Split from `compute_loss_terms` so stacked training (`tfdis.training.stacked`) runs the
+        networks of many models at once and still scores each with its own hooks.
+        """
         reconstruction = tf.reduce_mean(losses.make_reconstruction_loss(observations, logits))
         kl_loss = tf.reduce_mean(posterior.kl_to_prior())
         regularizer = self.regularizer(kl_loss, posterior, z_sampled, step)

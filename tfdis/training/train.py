@@ -122,7 +122,22 @@ def _traversal_image(model: BaseVAE, observation: np.ndarray) -> np.ndarray:
     return latent_traversal_image(decode_fn, base, TRAVERSAL_VALUES.astype(base.dtype))[None]
 
 
-@gin.configurable("model", denylist=["model_dir"])
+def write_image_summaries(model: BaseVAE, preview: np.ndarray, step: int) -> None:
+    """TensorBoard images (default writer): inputs beside reconstructions, a latent traversal.
+
+    Args:
+        model: the model being trained.
+        preview: 8 fixed observations `[8, H, W, C]`.
+        step: the summary step.
+    """
+    reconstructions = tf.sigmoid(model(preview)).numpy()
+    tf.summary.image(
+        "inputs_vs_reconstructions", _image_grid(preview, reconstructions), step=step, max_outputs=8
+    )
+    tf.summary.image("latent_traversal", _traversal_image(model, preview[0]), step=step)
+
+
+@gin.configurable("model", denylist=["model_dir", "settings_only"])
 def train(
     model_dir: str,
     model: BaseVAE = gin.REQUIRED,
@@ -137,6 +152,7 @@ def train(
     image_summary_every_steps: int = 1000,
     log_every_seconds: float = 10.0,
     max_checkpoints_to_keep: int = 3,
+    settings_only: bool = False,
 ) -> dict:
     """Trains `model` on the gin-chosen dataset and exports it (call through `train_with_gin`).
 
@@ -154,6 +170,9 @@ def train(
             and a latent traversal of the first preview image).
         log_every_seconds: progress line interval.
         max_checkpoints_to_keep: checkpoints kept by the CheckpointManager.
+        settings_only: return the arguments above (gin-resolved, `model` instantiated but not
+            built) without training; stacked training (`tfdis.training.stacked`) reads each
+            member's settings this way, and gin records them in the operative config.
 
     Returns:
         The train results dict (eval loss terms, elapsed_time, uuid, ...).
@@ -164,6 +183,19 @@ def train(
             f"model.training_steps and model.batch_size must be positive, got {training_steps}, "
             f"{batch_size}"
         )
+    if settings_only:
+        return {
+            "model": model,
+            "training_steps": training_steps,
+            "random_seed": random_seed,
+            "batch_size": batch_size,
+            "eval_steps": eval_steps,
+            "checkpoint_every_steps": checkpoint_every_steps,
+            "summary_every_steps": summary_every_steps,
+            "image_summary_every_steps": image_summary_every_steps,
+            "log_every_seconds": log_every_seconds,
+            "max_checkpoints_to_keep": max_checkpoints_to_keep,
+        }
     start_time = time.time()
     data = get_named_ground_truth_data()
     keras.utils.set_random_seed(random_seed)
@@ -239,14 +271,7 @@ def train(
                 for tracker in model.metrics:
                     tracker.reset_state()
             if step % image_summary_every_steps == 0 or step == training_steps:
-                reconstructions = tf.sigmoid(model(preview)).numpy()
-                tf.summary.image(
-                    "inputs_vs_reconstructions",
-                    _image_grid(preview, reconstructions),
-                    step=step,
-                    max_outputs=8,
-                )
-                tf.summary.image("latent_traversal", _traversal_image(model, preview[0]), step=step)
+                write_image_summaries(model, preview, step)
             if step % checkpoint_every_steps == 0 or step == training_steps:
                 manager.save(checkpoint_number=step)
                 last_saved = step

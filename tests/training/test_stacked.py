@@ -1,0 +1,115 @@
+"""Stacked training (`tfdis.training.stacked`): a model trained in a group ends as if alone."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfdis.testing import TINY_TRAINING_BINDINGS
+from tfdis.training import stacked, train
+from tfdis.utils import layout, results
+
+# Three models that differ in seed, regularizer and posterior family, one architecture.
+MEMBER_BINDINGS = (
+    ["model.random_seed = 0"],
+    ["model.random_seed = 1", "vae.beta = 4."],
+    [
+        "model.random_seed = 2",
+        "model.model = @beta_tc_vae()",
+        "beta_tc_vae.beta = 6.",
+        "posterior.correlation = 0.5",
+    ],
+)
+
+
+def _bindings(extra) -> list[str]:
+    return [*TINY_TRAINING_BINDINGS, *extra]
+
+
+def _checkpoint_arrays(model_dir: str) -> dict[str, np.ndarray]:
+    reader = tf.train.load_checkpoint(layout.checkpoint_dir(model_dir))
+    return {
+        name: reader.get_tensor(name)
+        for name in reader.get_variable_to_shape_map()
+        if name != "_CHECKPOINTABLE_OBJECT_GRAPH" and "save_counter" not in name
+    }
+
+
+def _train_results(model_dir: str) -> dict:
+    return results.read_json(
+        os.path.join(layout.results_dir(model_dir), "json", "train_results.json")
+    )
+
+
+@pytest.fixture(scope="module")
+def alone_and_stacked(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stacked")
+    alone = [str(root / f"alone{s}") for s in range(len(MEMBER_BINDINGS))]
+    for model_dir, extra in zip(alone, MEMBER_BINDINGS, strict=True):
+        train.train_with_gin(model_dir, gin_bindings=_bindings(extra))
+    group = [str(root / f"stacked{s}") for s in range(len(MEMBER_BINDINGS))]
+    stacked.train_stacked_with_gin(group, [([], _bindings(extra)) for extra in MEMBER_BINDINGS])
+    return alone, group
+
+
+def test_each_stacked_model_matches_the_model_trained_alone(alone_and_stacked):
+    for alone_dir, stacked_dir in zip(*alone_and_stacked, strict=True):
+        alone, group = _checkpoint_arrays(alone_dir), _checkpoint_arrays(stacked_dir)
+        # Same checkpoint format: weights and Adam moments under the same names.
+        assert sorted(alone) == sorted(group)
+        for name, value in alone.items():
+            # Adam moves a weight by ~lr per step whatever its gradient's size, so where a
+            # gradient is ~0 summation order can flip part of a step: 1e-5 is 1% of one step.
+            np.testing.assert_allclose(group[name], value, rtol=1e-4, atol=1e-5, err_msg=name)
+        alone_results, group_results = _train_results(alone_dir), _train_results(stacked_dir)
+        for key in ("loss", "reconstruction_loss", "kl_loss", "elbo"):
+            np.testing.assert_allclose(group_results[key], alone_results[key], rtol=1e-4)
+        assert group_results["global_step"] == alone_results["global_step"] == 4
+        assert group_results["stacked_group_size"] == 3
+
+
+def test_stacked_models_write_what_a_run_alone_writes(alone_and_stacked):
+    for alone_dir, stacked_dir in zip(*alone_and_stacked, strict=True):
+        with open(os.path.join(layout.results_dir(alone_dir), "gin", "train.gin")) as f:
+            alone_config = f.read()
+        with open(os.path.join(layout.results_dir(stacked_dir), "gin", "train.gin")) as f:
+            stacked_config = f.read()
+        assert stacked_config == alone_config
+        for path in ("saved_model", "tensorboard/train", "results/aggregate/train.json"):
+            assert os.path.exists(os.path.join(stacked_dir, path)), path
+
+
+def test_a_killed_group_resumes_to_the_same_weights(alone_and_stacked, tmp_path):
+    group = [str(tmp_path / f"m{s}") for s in range(2)]
+    configs = [
+        ([], _bindings([*extra, "model.training_steps = 2"])) for extra in MEMBER_BINDINGS[:2]
+    ]
+    stacked.train_stacked_with_gin(group, configs)
+    # Unfinish the runs (as if killed after the step-2 checkpoint), then continue to step 4.
+    for model_dir in group:
+        os.remove(os.path.join(layout.results_dir(model_dir), "aggregate", "train.json"))
+    stacked.train_stacked_with_gin(group, [([], _bindings(extra)) for extra in MEMBER_BINDINGS[:2]])
+    for model_dir, reference in zip(group, alone_and_stacked[0][:2], strict=True):
+        resumed, uninterrupted = _checkpoint_arrays(model_dir), _checkpoint_arrays(reference)
+        for name, value in uninterrupted.items():
+            np.testing.assert_allclose(resumed[name], value, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_models_that_cannot_share_a_step_are_refused(tmp_path):
+    dirs = [str(tmp_path / "a"), str(tmp_path / "b")]
+    other_batch = [([], _bindings([])), ([], _bindings(["model.batch_size = 4"]))]
+    with pytest.raises(ValueError, match="model.batch_size"):
+        stacked.train_stacked_with_gin(dirs, other_batch, overwrite=True)
+    other_width = [([], _bindings([])), ([], _bindings(["encoder.num_latent = 4"]))]
+    with pytest.raises(ValueError, match="another architecture"):
+        stacked.train_stacked_with_gin(dirs, other_width, overwrite=True)
+    factor_vae = [
+        "model.model = @factor_vae()",
+        "factor_vae.gamma = 10.",
+        "discriminator.discriminator_fn = @fc_discriminator",
+    ]
+    with pytest.raises(ValueError, match="FactorVAE"):
+        stacked.train_stacked_with_gin(dirs, [([], _bindings(factor_vae))] * 2, overwrite=True)
