@@ -10,7 +10,7 @@ import types
 
 import pytest
 
-from tfdis.cli.reproduce import RECORD_FILE, reproduce
+from tfdis.cli.reproduce import RECORD_FILE, parse_model_nums, reproduce, reproduce_block
 from tfdis.config import get_study
 from tfdis.utils import layout, results
 
@@ -200,3 +200,25 @@ def test_the_discrete_code_metric_is_left_out_for_a_continuous_model(tmp_path):
     )
     assert list(outcome["evaluation"]["mean"]) == ["cascade_score", "mig"]
     assert not os.path.exists(layout.metric_dir(outcome["model_dir"], "mean", "discrete_accuracy"))
+
+
+def test_model_nums_parse_ranges_and_lists():
+    assert parse_model_nums("0-3,7") == [0, 1, 2, 3, 7]
+    for bad in ("", "1,1", "a-b"):
+        with pytest.raises(ValueError, match="--model_nums"):
+            parse_model_nums(bad)
+
+
+def test_a_block_trains_stacked_then_finishes_each_model(tmp_path):
+    outcomes = reproduce_block(STUDY, [0, 1, 2], str(tmp_path), visualize=False, gin_bindings=TINY)
+    for model_num, outcome in zip([0, 1, 2], outcomes, strict=True):
+        assert outcome["model_dir"] == os.path.join(str(tmp_path), str(model_num))
+        assert outcome["train"]["stacked_group_size"] == 3
+        assert outcome["steps_run"][0] == "train"
+        assert sorted(outcome["evaluation"]["mean"]) == sorted(METRICS)
+        record = results.read_json(os.path.join(outcome["model_dir"], RECORD_FILE))
+        assert record["model_num"] == model_num
+    # Everything is complete: a rerun trains nothing and reads the results back.
+    again = reproduce_block(STUDY, [0, 1, 2], str(tmp_path), visualize=False, gin_bindings=TINY)
+    assert [outcome["steps_run"] for outcome in again] == [[], [], []]
+    assert [o["train"]["uuid"] for o in again] == [o["train"]["uuid"] for o in outcomes]

@@ -1,5 +1,8 @@
 """`tfdis_reproduce --study=NAME --model_num=K --output_directory=DIR [--overwrite] [--only_print]`.
 
+`--model_nums=0-9` (instead of `--model_num`) trains a block of models as one stacked group
+(`tfdis.training.stacked`), then finishes each model as `--model_num` would.
+
 Runs model `K` of a study (`tfdis.config`) in `DIR/K/` (dlib's layout): trains it, postprocesses
 it with each of the study's postprocessing configs, evaluates every representation with the
 study's metrics and draws its pictures (`--skip_visualize` leaves them out). A cluster array
@@ -37,6 +40,12 @@ flags.DEFINE_integer(
     "model_num", -1, "Model number in 0..num_models - 1 (omit with --only_print to list all)."
 )
 flags.DEFINE_string("output_directory", None, "Study directory; model K is written to DIR/K/.")
+flags.DEFINE_string(
+    "model_nums",
+    None,
+    "A block of model numbers trained together as one stacked group (issue 8), e.g. 0-9 or "
+    "0,4,7; each is then postprocessed, evaluated and drawn as with --model_num.",
+)
 flags.DEFINE_boolean("only_print", False, "Print the model configuration(s) and exit.")
 flags.DEFINE_boolean("skip_visualize", False, "Do not draw the model's pictures.")
 
@@ -88,6 +97,7 @@ def reproduce(
     overwrite: bool = False,
     visualize: bool = True,
     gin_bindings: Sequence[str] = (),
+    trained_elsewhere: bool = False,
 ) -> dict:
     """Trains, postprocesses, evaluates and visualizes model `model_num` of a study.
 
@@ -99,6 +109,8 @@ def reproduce(
         visualize: draw the pictures (`tfdis.visualization.visualize.visualize_run`).
         gin_bindings: extra bindings applied to every step after the study's own (e.g. a
             shorter schedule); a resumed run must use the same ones.
+        trained_elsewhere: the model was just trained (in a stacked group by
+            `reproduce_block`): skip training and redo every later step.
 
     Returns:
         `{"study", "model_num", "model_dir", "model_config_file", "gin_bindings", "train",
@@ -119,21 +131,17 @@ def reproduce(
     from tfdis.utils import layout, results
 
     study = get_study(study_name)
-    config_file, study_bindings = study.get_model_config(model_num)
+    config_file, training_bindings = training_config(study, model_num, gin_bindings)
     model_dir = model_directory(output_directory, model_num)
     if not overwrite:
         _check_record(model_dir, study.name, model_num)
-    # dlib's reproduce labels each run with its model name and number (train results carry them).
-    training_bindings = [
-        f"model.name = '{study.get_model_name(model_num)}'",
-        f"model.model_num = {model_num}",
-        *study_bindings,
-        *gin_bindings,
-    ]
     steps_run: list[str] = []
     redo = overwrite  # once a step runs, the steps that read its output run again
 
-    if redo or not _finished(model_dir, "train"):
+    if trained_elsewhere:
+        steps_run.append("train")
+        redo = True
+    elif redo or not _finished(model_dir, "train"):
         logging.info("%s model %d: training in %s.", study.name, model_num, model_dir)
         train_with_gin(model_dir, overwrite, [config_file], training_bindings)
         steps_run.append("train")
@@ -212,6 +220,95 @@ def reproduce(
     }
 
 
+def training_config(study, model_num: int, gin_bindings: Sequence[str]) -> tuple[str, list[str]]:
+    """Model `model_num`'s gin config file and training bindings (study's, then the extra ones).
+
+    dlib's reproduce labels each run with its model name and number (train results carry them).
+    """
+    config_file, study_bindings = study.get_model_config(model_num)
+    return config_file, [
+        f"model.name = '{study.get_model_name(model_num)}'",
+        f"model.model_num = {model_num}",
+        *study_bindings,
+        *gin_bindings,
+    ]
+
+
+def parse_model_nums(text: str) -> list[int]:
+    """`"0-3,7"` -> `[0, 1, 2, 3, 7]` (ranges inclusive, order kept, no repeats)."""
+    numbers: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part:
+                first, last = (int(x) for x in part.split("-"))
+                numbers.extend(range(first, last + 1))
+            elif part:
+                numbers.append(int(part))
+        except ValueError:
+            raise ValueError(f"--model_nums must look like 0-9 or 0,4,7, got {text!r}") from None
+    if not numbers or len(set(numbers)) != len(numbers):
+        raise ValueError(f"--model_nums must list distinct model numbers, got {text!r}")
+    return numbers
+
+
+def reproduce_block(
+    study_name: str,
+    model_nums: Sequence[int],
+    output_directory: str,
+    overwrite: bool = False,
+    visualize: bool = True,
+    gin_bindings: Sequence[str] = (),
+) -> list[dict]:
+    """Trains a block of a study's models as one stacked group, then finishes each alone.
+
+    The models whose training is not complete are trained together by
+    `tfdis.training.stacked.train_stacked_with_gin` (one architecture, optimizer, dataset and
+    schedule; weights stacked, each model ending in its own `DIR/K/` exactly as if trained
+    alone); then every model of the block is postprocessed, evaluated and drawn as
+    `reproduce` does. A killed block resumes: the group restarts from its members' checkpoints.
+
+    Returns:
+        `reproduce`'s outcome for each model, in `model_nums` order.
+
+    Raises:
+        ValueError: unknown study, a number out of range, or models that cannot share a
+            stacked step (the message says which setting differs).
+    """
+    from tfdis.config import get_study
+    from tfdis.training.stacked import train_stacked_with_gin
+
+    study = get_study(study_name)
+    pending = []
+    for model_num in model_nums:
+        model_dir = model_directory(output_directory, model_num)
+        if not overwrite:
+            _check_record(model_dir, study.name, model_num)
+        if overwrite or not _finished(model_dir, "train"):
+            pending.append(model_num)
+    if pending:
+        logging.info("%s models %s: training as one stacked group.", study.name, pending)
+        configs = []
+        for model_num in pending:
+            config_file, bindings = training_config(study, model_num, gin_bindings)
+            configs.append(([config_file], bindings))
+        train_stacked_with_gin(
+            [model_directory(output_directory, k) for k in pending], configs, overwrite
+        )
+    return [
+        reproduce(
+            study_name,
+            model_num,
+            output_directory,
+            overwrite=False,
+            visualize=visualize,
+            gin_bindings=gin_bindings,
+            trained_elsewhere=model_num in pending,
+        )
+        for model_num in model_nums
+    ]
+
+
 def print_study(study_name: str, model_num: int = -1) -> None:
     """Prints model `model_num`'s configuration, or (`model_num < 0`) every model's, one a line."""
     from tfdis.config import get_study
@@ -245,19 +342,26 @@ def main(argv: list[str]) -> None:
     def run_model() -> None:
         from tfdis.cli.evaluate import format_summary
 
-        if FLAGS.output_directory is None or FLAGS.model_num < 0:
-            raise ValueError("--output_directory and --model_num are required unless --only_print.")
-        outcome = reproduce(
-            FLAGS.study,
-            FLAGS.model_num,
-            FLAGS.output_directory,
+        block = FLAGS.model_nums is not None
+        if FLAGS.output_directory is None or (FLAGS.model_num < 0) == (not block):
+            raise ValueError(
+                "--output_directory and one of --model_num or --model_nums are required unless "
+                "--only_print."
+            )
+        options = dict(
             overwrite=FLAGS.overwrite,
             visualize=not FLAGS.skip_visualize,
             gin_bindings=FLAGS.gin_bindings,
         )
-        for representation, all_results in outcome["evaluation"].items():
-            print(f"{outcome['model_dir']} ({representation}):")
-            print(format_summary(all_results))
+        if block:
+            model_nums = parse_model_nums(FLAGS.model_nums)
+            outcomes = reproduce_block(FLAGS.study, model_nums, FLAGS.output_directory, **options)
+        else:
+            outcomes = [reproduce(FLAGS.study, FLAGS.model_num, FLAGS.output_directory, **options)]
+        for outcome in outcomes:
+            for representation, all_results in outcome["evaluation"].items():
+                print(f"{outcome['model_dir']} ({representation}):")
+                print(format_summary(all_results))
 
     common.run_reporting_errors("tfdis_reproduce", run_model)
 
