@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tfdis.data import pipeline
+from tfdis.data import device_resident, pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models.vae import BaseVAE
 from tfdis.training import export
@@ -137,6 +137,7 @@ def train(
     image_summary_every_steps: int = 1000,
     log_every_seconds: float = 10.0,
     max_checkpoints_to_keep: int = 3,
+    input_pipeline: str = "auto",
 ) -> dict:
     """Trains `model` on the gin-chosen dataset and exports it (call through `train_with_gin`).
 
@@ -154,6 +155,10 @@ def train(
             and a latent traversal of the first preview image).
         log_every_seconds: progress line interval.
         max_checkpoints_to_keep: checkpoints kept by the CheckpointManager.
+        input_pipeline: "tf_data" (batches from `tfdis.data.pipeline`), "device" (a
+            device-resident table sampled inside the step, `tfdis.data.device_resident`) or
+            "auto" (the table when the dataset is enumerable, fits `device_resident.max_bytes`
+            and the run reads at least as many images as it holds; else tf.data).
 
     Returns:
         The train results dict (eval loss terms, elapsed_time, uuid, ...).
@@ -195,16 +200,24 @@ def train(
             f"model.training_steps={training_steps}"
         )
 
-    train_fn = tf.function(model.train_step)
     writer = tf.summary.create_file_writer(os.path.join(layout.tensorboard_dir(model_dir), "train"))
     preview = pipeline.sample_batch(data, 8, random_seed, 0, pipeline.EVAL_STREAM)
-    dataset = pipeline.make_dataset(
-        data,
-        batch_size * model.batches_per_step,
-        random_seed,
-        start_index=start_step,
-        num_batches=training_steps - start_step,
+    step_batch = batch_size * model.batches_per_step
+    table = device_resident.select_input_pipeline(
+        data, input_pipeline, images_drawn=training_steps * step_batch
     )
+    if table is None:
+        train_fn = tf.function(model.train_step)
+        step_inputs = pipeline.make_dataset(
+            data,
+            step_batch,
+            random_seed,
+            start_index=start_step,
+            num_batches=training_steps - start_step,
+        )
+    else:  # the step samples its own batch: it takes the batch index (the step before it)
+        train_fn = device_resident.device_train_function(model, table, step_batch, random_seed)
+        step_inputs = (tf.constant(k, tf.int64) for k in range(start_step, training_steps))
     progress = ProgressLogger(start_step, training_steps, batch_size, log_every_seconds)
     last_saved = start_step
     logging.info(
@@ -217,9 +230,9 @@ def train(
     )
     summary_time, summary_step = time.perf_counter(), start_step
     with writer.as_default():
-        for step, batch in enumerate(dataset, start=start_step + 1):
+        for step, step_input in enumerate(step_inputs, start=start_step + 1):
             try:
-                logs = train_fn(batch)
+                logs = train_fn(step_input)
             except tf.errors.InvalidArgumentError as error:
                 if "non-finite training loss or gradient" not in str(error):
                     raise
