@@ -7,8 +7,9 @@ functions on it: (a) `tf.function(model.train_step)` reading the next batch of
 `tfdis_train` runs it with `model.input_pipeline = 'tf_data'`; (b)
 `device_resident.device_train_function`, the step with the batch drawn in-graph from the packed
 table, as with `'device'`. They run in alternating timed blocks, so machine noise hits both alike;
-the ratio (b)/(a) is what counts. Then the input alone: tf.data batches/s against
-`table.sample` calls/s in a `tf.function`. The table's build time and size are printed first.
+the ratio (b)/(a) is what counts. Then the input alone: tf.data's images/s against
+`table.sample`'s, one `tf.function` call per batch and in a loop inside one call (what sampling
+adds to a step). The table's build time and size are printed first.
 
     python benchmarks/bench_input.py [--batch_sizes=64,256] [--rounds=5] [--steps=30]
 """
@@ -74,16 +75,33 @@ def step_rates(data, table, batch_size: int, rounds: int, steps: int) -> dict[st
 
 
 def input_rates(data, table, batch_size: int, rounds: int, batches: int) -> dict[str, float]:
-    """Median images/s of the inputs alone: tf.data batches, and `table.sample` in a tf.function."""
+    """Median images/s of the inputs alone.
+
+    - `tf_data`: batches taken from the pipeline (rendered ahead on 2 threads);
+    - `device`: one `tf.function` call per batch that samples it from the table (call overhead
+      included, as a step would pay it if it did nothing else);
+    - `in_graph`: batches sampled in a loop inside one call, what the sampling adds to a step.
+    """
     iterator = iter(pipeline.make_dataset(data, batch_size, random_seed=0))
     sample = tf.function(lambda index: table.sample_for_step(batch_size, 0, index), autograph=False)
+
+    @tf.function
+    def sample_many(start):
+        total = tf.constant(0.0)
+        for k in tf.range(start, start + batches):
+            total += tf.reduce_sum(table.sample_for_step(batch_size, 0, k)[:, 0, 0, 0])
+        return total
+
     indices = _indices()
+    starts = (tf.constant(batches * k, tf.int64) for k in range(1 << 30))
     _block(lambda batch: batch, iterator, 3)
     _block(sample, indices, 3)
-    rates = {"tf_data": [], "device": []}
+    _block(sample_many, starts, 1)
+    rates = {"tf_data": [], "device": [], "in_graph": []}
     for _ in range(rounds):
         rates["tf_data"].append(batches * batch_size / _block(lambda b: b, iterator, batches))
         rates["device"].append(batches * batch_size / _block(sample, indices, batches))
+        rates["in_graph"].append(batches * batch_size / _block(sample_many, starts, 1))
     return {key: statistics.median(values) for key, values in rates.items()}
 
 
@@ -114,11 +132,14 @@ def main() -> None:
             f"{batch_size:>6} {r['tf_data']:>9.0f} {r['device']:>9.0f} {r['ratio']:>15.3f}",
             flush=True,
         )
-    print("input alone (images/s):")
-    print(f"{'batch':>6} {'tf.data':>9} {'table.sample':>13}")
+    print("input alone (images/s; table.sample: a call per batch, in-graph: a loop in one call):")
+    print(f"{'batch':>6} {'tf.data':>9} {'table.sample':>13} {'in-graph':>9}")
     for batch_size in batch_sizes:
         r = input_rates(data, table, batch_size, args.rounds, args.input_batches)
-        print(f"{batch_size:>6} {r['tf_data']:>9.0f} {r['device']:>13.0f}", flush=True)
+        print(
+            f"{batch_size:>6} {r['tf_data']:>9.0f} {r['device']:>13.0f} {r['in_graph']:>9.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
