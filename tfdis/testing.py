@@ -44,6 +44,22 @@ class TinySquares(GroundTruthData):
         return images
 
 
+class TinySquaresGrid(TinySquares):
+    """TinySquares with the enumeration interface: its 32 images, indexed in factor-grid order.
+
+    Enumerable, so training on it can use a device-resident table (`model.input_pipeline`).
+    """
+
+    @property
+    def num_indexed_observations(self) -> int:
+        return int(np.prod(self.factor_sizes))
+
+    def observations_by_index(self, indices: np.ndarray) -> np.ndarray:
+        """The squares `(num, 64, 64, 1)` of flat factor-grid indices `(num,)`."""
+        factors = FactorGrid(self.factor_sizes).index_to_features(self._checked_indices(indices))
+        return self.sample_observations_from_factors(factors, np.random.RandomState(0))
+
+
 # A beta-VAE run of 4 steps on TinySquares registered as "test_squares" (see tests/conftest.py).
 TINY_TRAINING_BINDINGS = (
     "dataset.name = 'test_squares'",

@@ -34,6 +34,12 @@ def test_grouped_rows_with_one_row_each_draw_no_random_numbers():
     assert state.randint(1000) == np.random.RandomState(7).randint(1000)
 
 
+def test_grouped_rows_equal_groups():
+    assert GroupedRows([2], np.array([[0], [1], [1], [0]])).equal_groups
+    assert not GroupedRows([2], np.array([[0], [1], [1]])).equal_groups  # uneven
+    assert not GroupedRows([3], np.array([[0], [1]])).equal_groups  # incomplete
+
+
 def test_resize_keeps_constants_and_range():
     images = np.full((3, 96, 96, 1), 200, np.uint8)
     images[1] = 0

@@ -83,6 +83,21 @@ def test_noshape_variant(tiny_npz):
     assert hits == {0, 1, 2}
 
 
+def test_npz_is_enumerable_by_row(tiny_npz):
+    classes, images = tiny_npz
+    for data in (DSprites(), DSpritesNoShape()):
+        assert data.num_indexed_observations == len(images) == 48
+        rows = np.array([47, 0, 5, 5, 20])
+        observations = data.observations_by_index(rows)
+        assert observations.dtype == np.float32 and observations.shape == (5, 64, 64, 1)
+        np.testing.assert_array_equal(observations[..., 0], images[rows])
+        with pytest.raises(ValueError, match="must lie in"):
+            data.observations_by_index(np.array([48]))
+    # A fresh colour or noise per draw: an observation is no function of an index.
+    assert ColorDSprites().num_indexed_observations is None
+    assert NoisyDSprites().num_indexed_observations is None
+
+
 def test_color_variant(tiny_npz):
     classes, images = tiny_npz
     data = ColorDSprites()

@@ -50,6 +50,18 @@ def test_h5_loader(tiny_h5, in_memory):
     assert np.all(sampled.max(axis=0) < sizes) and sampled.min() >= 0
 
 
+@pytest.mark.parametrize("in_memory", [False, True])
+def test_h5_is_enumerable_by_row(tiny_h5, in_memory):
+    _, factors, images = tiny_h5
+    data = Shapes3D(in_memory=in_memory)
+    assert data.num_indexed_observations == len(factors) == 96
+    stored = images[np.random.RandomState(1).permutation(len(factors))]  # the file's row order
+    rows = np.array([95, 3, 0, 3, 77])
+    observations = data.observations_by_index(rows)
+    assert observations.dtype == np.float32 and observations.shape == (5, 64, 64, 3)
+    np.testing.assert_array_equal(observations, stored[rows] / np.float32(255.0))
+
+
 def test_factors_from_values():
     indices, sizes = shapes3d.factors_from_values(np.array([[0.5, -30.0], [0.1, 30.0], [0.5, 0.0]]))
     assert sizes == [2, 3]

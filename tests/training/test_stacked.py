@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfdis.testing import TINY_TRAINING_BINDINGS
+from tfdis.data.named_data import register_dataset
+from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquaresGrid
 from tfdis.training import stacked, train
 from tfdis.utils import layout, results
+
+register_dataset("test_squares_grid", TinySquaresGrid)
 
 # Three models that differ in seed, regularizer and posterior family, one architecture.
 MEMBER_BINDINGS = (
@@ -113,3 +116,21 @@ def test_models_that_cannot_share_a_step_are_refused(tmp_path):
     ]
     with pytest.raises(ValueError, match="FactorVAE"):
         stacked.train_stacked_with_gin(dirs, [([], _bindings(factor_vae))] * 2, overwrite=True)
+
+
+def test_stacked_models_sample_the_device_resident_batches_of_their_runs_alone(tmp_path):
+    device = ["dataset.name = 'test_squares_grid'", "model.input_pipeline = 'device'"]
+    configs = [_bindings([*extra, *device]) for extra in MEMBER_BINDINGS[:2]]
+    alone = [str(tmp_path / f"alone{s}") for s in range(2)]
+    for model_dir, bindings in zip(alone, configs, strict=True):
+        train.train_with_gin(model_dir, gin_bindings=bindings)
+    group = [str(tmp_path / f"stacked{s}") for s in range(2)]
+    stacked.train_stacked_with_gin(group, [([], bindings) for bindings in configs])
+    for alone_dir, stacked_dir in zip(alone, group, strict=True):
+        with open(os.path.join(layout.checkpoint_dir(stacked_dir), "input_pipeline.txt")) as f:
+            assert f.read() == "device"
+        alone_arrays, group_arrays = _checkpoint_arrays(alone_dir), _checkpoint_arrays(stacked_dir)
+        for name, value in alone_arrays.items():
+            np.testing.assert_allclose(
+                group_arrays[name], value, rtol=1e-4, atol=1e-5, err_msg=name
+            )

@@ -41,6 +41,15 @@ class GroupedRows:
         """Whether every factor combination has at least one row."""
         return bool(self._counts.min() > 0)
 
+    @property
+    def equal_groups(self) -> bool:
+        """Whether every factor combination has the same, positive number of rows.
+
+        Then uniform factors with a uniform row within the group draw every row with the same
+        probability: a uniform row index has the sampling distribution.
+        """
+        return bool(self._counts.min() > 0 and self._counts.min() == self._counts.max())
+
     def counts(self, factors: np.ndarray) -> np.ndarray:
         """Number of rows `(num,)` with each of the factor combinations `(num, F)`."""
         return self._counts[self.grid.features_to_index(factors)]

@@ -85,6 +85,15 @@ class Cars3D(GroundTruthData):
     def observation_shape(self) -> list[int]:
         return [IMAGE_SIZE, IMAGE_SIZE, 3]
 
+    @property
+    def num_indexed_observations(self) -> int:
+        """The grid size: one image per factor combination, so a uniform flat index samples it."""
+        return self.grid.num_states
+
+    def observations_by_index(self, indices: np.ndarray) -> np.ndarray:
+        """Images `(num, 64, 64, 3)` float32 in [0, 1] for flat grid indices `(num,)`."""
+        return self._images[self._checked_indices(indices)].astype(np.float32) / 255.0
+
     def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
         """Uniform factor indices, int64 `(num, 3)`."""
         return self.grid.sample_factors(num, random_state)

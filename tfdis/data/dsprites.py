@@ -188,6 +188,22 @@ class DSprites(GroundTruthData):
     def observation_shape(self) -> list[int]:
         return [64, 64, 1]
 
+    @property
+    def num_indexed_observations(self) -> int | None:
+        """The number of stored images when every factor combination has as many (the official
+        file: one each), else None.
+
+        Latent and nuisance factors are uniform and the row within a combination is uniform, so
+        with equal groups every stored image is equally likely: a uniform row index samples the
+        training distribution. An incomplete or uneven copy is not enumerable.
+        """
+        return self._rows.num_rows if self._rows.equal_groups else None
+
+    def observations_by_index(self, indices: np.ndarray) -> np.ndarray:
+        """Stored images `(num, 64, 64, 1)` float32 in {0, 1} for row indices `(num,)`."""
+        rows = self._checked_indices(indices)
+        return np.unpackbits(self._images[rows], axis=-1).astype(np.float32)[..., None]
+
     def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
         """Uniform latent factor indices, int64 `(num, num_factors)`."""
         return self.state_space.sample_latent_factors(num, random_state)
@@ -224,6 +240,11 @@ class ColorDSprites(DSprites):
     """
 
     @property
+    def num_indexed_observations(self) -> None:
+        """None: each draw paints fresh a colour, so an observation is no function of an index."""
+        return None
+
+    @property
     def observation_shape(self) -> list[int]:
         return [64, 64, 3]
 
@@ -237,6 +258,11 @@ class ColorDSprites(DSprites):
 
 class NoisyDSprites(DSprites):
     """dSprites on uniform noise: min(x + U(0, 1), 1) per pixel and channel, `(num, 64, 64, 3)`."""
+
+    @property
+    def num_indexed_observations(self) -> None:
+        """None: each draw paints fresh noise, so an observation is no function of an index."""
+        return None
 
     @property
     def observation_shape(self) -> list[int]:

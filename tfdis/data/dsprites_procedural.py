@@ -142,6 +142,19 @@ class DSpritesProcedural(GroundTruthData):
         """The number of images, 737,280, whichever factors are exposed."""
         return self.num_images
 
+    @property
+    def num_indexed_observations(self) -> int:
+        """737,280: the full grid. A uniform flat index is a sample of the training distribution.
+
+        Latent factors are uniform and the nuisance ones (if any) are drawn uniformly too, so every
+        image of the full grid is equally likely whichever factors are exposed.
+        """
+        return self.num_images
+
+    def observations_by_index(self, indices: np.ndarray) -> np.ndarray:
+        """Images `(num, 64, 64, 1)` float32 in {0, 1} for flat grid indices `(num,)`."""
+        return self.render_indices(indices)
+
     def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
         """Uniform latent factor indices, int64 `(num, num_factors)`."""
         return self.state_space.sample_latent_factors(num, random_state)

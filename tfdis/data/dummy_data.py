@@ -53,6 +53,16 @@ class IdentityObservationsData(GroundTruthData):
     def observation_shape(self) -> list[int]:
         return list(self._shape)
 
+    @property
+    def num_indexed_observations(self) -> int:
+        """The grid size, `num_values ** num_factors` (uniform factors: a uniform flat index)."""
+        return self.grid.num_states
+
+    def observations_by_index(self, indices: np.ndarray) -> np.ndarray:
+        """The factors of flat grid indices `(num,)` as float32 `(num, *observation_shape)`."""
+        factors = self.grid.index_to_features(self._checked_indices(indices))
+        return factors.astype(np.float32).reshape(len(factors), *self._shape)
+
     def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
         """Uniform factor indices, int64 `(num, num_factors)`."""
         return self.grid.sample_factors(num, random_state)

@@ -5,6 +5,10 @@ can sample observations with chosen factors. It has five members that matter: `n
 `factors_num_values`, `observation_shape`, `sample_factors` and
 `sample_observations_from_factors`; `sample` and `sample_observations` derive from them.
 Observations are float32 arrays in [0, 1], NHWC.
+
+Optionally a dataset is enumerable: `num_indexed_observations` (None by default) and
+`observations_by_index` list its observations so that a uniform index is a sample of the training
+distribution; `tfdis.data.device_resident` keeps such a dataset in memory as one table.
 """
 
 from __future__ import annotations
@@ -78,6 +82,47 @@ class GroundTruthData(abc.ABC):
         or with nuisance factors override it with their image count.
         """
         return self.num_observations
+
+    # --- optional enumeration (device-resident training data) ----------------------------------
+
+    @property
+    def num_indexed_observations(self) -> int | None:
+        """Number of indexed observations, or None (the default) if the dataset is not enumerable.
+
+        When not None, `observations_by_index(i)` for an index `i` drawn uniformly from
+        `[0, num_indexed_observations)` has exactly the distribution of one observation of
+        `sample_observations`: a table of all indexed observations read at uniform indices is the
+        training distribution. Datasets whose observations are not a function of an index (fresh
+        noise or colour per draw) or whose sampling is not uniform over their stored images keep
+        None.
+        """
+        return None
+
+    def observations_by_index(self, indices: np.ndarray) -> np.ndarray:
+        """The observations with flat indices `indices`, shape `(num,)`.
+
+        Returns:
+            float32 array `(num, H, W, C)`.
+
+        Raises:
+            NotImplementedError: the dataset is not enumerable (`num_indexed_observations` is None).
+            ValueError: an index is outside `[0, num_indexed_observations)`.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} is not enumerable (num_indexed_observations is None)"
+        )
+
+    def _checked_indices(self, indices: np.ndarray) -> np.ndarray:
+        """`indices` as int64 `(num,)`, checked against `[0, num_indexed_observations)`."""
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        size = self.num_indexed_observations
+        if size is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} is not enumerable (num_indexed_observations is None)"
+            )
+        if indices.size and (indices.min() < 0 or indices.max() >= size):
+            raise ValueError(f"observation indices must lie in [0, {size}), got {indices}")
+        return indices
 
 
 class FactorGrid:

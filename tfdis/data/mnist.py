@@ -44,6 +44,20 @@ class _ClassImages(GroundTruthData):
     def observation_shape(self) -> list[int]:
         return [IMAGE_SIZE, IMAGE_SIZE, 1]
 
+    @property
+    def num_indexed_observations(self) -> int | None:
+        """The number of images if every class has as many, else None.
+
+        A uniform class and a uniform image of it draw images uniformly only when the classes
+        are the same size; MNIST's and the digits' classes are not, so they are not enumerable
+        (a uniform index would over-draw the large classes).
+        """
+        return self._rows.num_rows if self._rows.equal_groups else None
+
+    def observations_by_index(self, indices: np.ndarray) -> np.ndarray:
+        """Images `(num, 32, 32, 1)` float32 in [0, 1] for row indices `(num,)`."""
+        return self._images[self._checked_indices(indices)].astype(np.float32) / self._scale
+
     def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
         """Uniform class indices, int64 `(num, 1)`."""
         return self._rows.grid.sample_factors(num, random_state)

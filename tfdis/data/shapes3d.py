@@ -110,6 +110,19 @@ class Shapes3D(GroundTruthData):
     def observation_shape(self) -> list[int]:
         return [64, 64, 3]
 
+    @property
+    def num_indexed_observations(self) -> int | None:
+        """The number of images when every factor combination has as many (the official file:
+        one each, a full uniform grid), else None.
+
+        Uniform factors and a uniform row within a combination make every image equally likely.
+        """
+        return self._rows.num_rows if self._rows.equal_groups else None
+
+    def observations_by_index(self, indices: np.ndarray) -> np.ndarray:
+        """Images `(num, 64, 64, 3)` float32 in [0, 1] for row indices `(num,)`."""
+        return self._read_rows(self._checked_indices(indices))
+
     def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
         """Uniform factor indices, int64 `(num, 6)`."""
         return self._rows.grid.sample_factors(num, random_state)
@@ -118,7 +131,9 @@ class Shapes3D(GroundTruthData):
         self, factors: np.ndarray, random_state: np.random.RandomState
     ) -> np.ndarray:
         """Images `(num, 64, 64, 3)` float32 in [0, 1] for factors `(num, 6)`."""
-        rows = self._rows.sample_rows(factors, random_state)
+        return self._read_rows(self._rows.sample_rows(factors, random_state))
+
+    def _read_rows(self, rows: np.ndarray) -> np.ndarray:
         if isinstance(self._images, np.ndarray):
             images = self._images[rows]
         else:

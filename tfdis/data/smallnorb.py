@@ -64,6 +64,19 @@ class SmallNORB(GroundTruthData):
     def observation_shape(self) -> list[int]:
         return [IMAGE_SIZE, IMAGE_SIZE, 1]
 
+    @property
+    def num_indexed_observations(self) -> int | None:
+        """The number of images when every factor combination has as many instances, else None.
+
+        Uniform factors and a uniform instance within a combination then make every image
+        equally likely, so a uniform row index samples the training distribution.
+        """
+        return self._rows.num_rows if self._rows.equal_groups else None
+
+    def observations_by_index(self, indices: np.ndarray) -> np.ndarray:
+        """Images `(num, 64, 64, 1)` float32 in [0, 1] for row indices `(num,)`."""
+        return self._images[self._checked_indices(indices)].astype(np.float32) / np.float32(255.0)
+
     def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
         """Uniform factor indices, int64 `(num, 4)`."""
         return self._rows.grid.sample_factors(num, random_state)

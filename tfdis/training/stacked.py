@@ -36,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tfdis.data import pipeline
+from tfdis.data import device_resident, pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models.stacked_networks import StackedNetwork
 from tfdis.models.vae import BaseVAE
@@ -52,6 +52,7 @@ SHARED_SETTINGS = (
     "checkpoint_every_steps",
     "summary_every_steps",
     "image_summary_every_steps",
+    "input_pipeline",
 )
 
 
@@ -396,13 +397,30 @@ def _train_group(group: StackedVAEGroup, members: Sequence[_Member], data, start
     if start_step > training_steps:
         raise ValueError(f"the checkpoints are at step {start_step}, past {training_steps}")
     seeds = [m.settings["random_seed"] for m in members]
-    dataset = make_stacked_dataset(data, batch_size, seeds, start_step, training_steps - start_step)
-    train_fn = tf.function(group.train_step)
+    num_models = len(members)
+    table = single.select_recorded_input_pipeline(
+        data,
+        settings["input_pipeline"],
+        training_steps * batch_size * num_models,
+        [layout.checkpoint_dir(m.model_dir) for m in members],
+    )
+    if table is None:
+        train_fn = tf.function(group.train_step)
+        step_inputs = make_stacked_dataset(
+            data, batch_size, seeds, start_step, training_steps - start_step
+        )
+    else:  # each model's batch k is the one its run alone would sample from the table
+
+        @tf.function
+        def train_fn(index: tf.Tensor) -> list[dict[str, tf.Tensor]]:
+            batch_seeds = tf.stack([device_resident.batch_seed(seed, index) for seed in seeds])
+            return group.train_step(table.sample_stacked(batch_size, batch_seeds))
+
+        step_inputs = (tf.constant(k, tf.int64) for k in range(start_step, training_steps))
     writers = [
         tf.summary.create_file_writer(os.path.join(layout.tensorboard_dir(m.model_dir), "train"))
         for m in members
     ]
-    num_models = len(members)
     progress = ProgressLogger(
         start_step, training_steps, batch_size * num_models, settings["log_every_seconds"]
     )
@@ -422,9 +440,9 @@ def _train_group(group: StackedVAEGroup, members: Sequence[_Member], data, start
         for member in members:
             member.manager.save(checkpoint_number=step)
 
-    for step, batch in enumerate(dataset, start=start_step + 1):
+    for step, step_input in enumerate(step_inputs, start=start_step + 1):
         try:
-            logs = train_fn(batch)
+            logs = train_fn(step_input)
         except tf.errors.InvalidArgumentError as error:
             if "non-finite training loss or gradient" not in str(error):
                 raise

@@ -13,6 +13,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 
 import gin
 import keras
@@ -20,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tfdis.data import pipeline
+from tfdis.data import device_resident, pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models.vae import BaseVAE
 from tfdis.training import export
@@ -28,6 +29,8 @@ from tfdis.training.progress import ProgressLogger, format_duration
 from tfdis.utils import gin_utils, layout, results
 
 RUN_CONFIG_FILE = "run_config.gin"
+# The input path ("device" or "tf_data") a run started with, reused when it resumes.
+INPUT_PIPELINE_FILE = "input_pipeline.txt"
 # Bindings that may change between an interrupted run and its resumption.
 RESUMABLE_CHANGES = ("model.training_steps",)
 
@@ -122,6 +125,29 @@ def _traversal_image(model: BaseVAE, observation: np.ndarray) -> np.ndarray:
     return latent_traversal_image(decode_fn, base, TRAVERSAL_VALUES.astype(base.dtype))[None]
 
 
+def select_recorded_input_pipeline(
+    data, input_pipeline: str, images_drawn: int, checkpoint_dirs: Sequence[str]
+):
+    """`device_resident.select_input_pipeline`, kept fixed over a run's resumptions.
+
+    The two paths draw different batches, and "auto" depends on `model.training_steps`, which
+    a resumed run may change: the path a run started with is recorded in its checkpoint
+    directories (`INPUT_PIPELINE_FILE`) and reused when it resumes.
+
+    Returns:
+        The device-resident table, or None for the `tf.data` pipeline.
+    """
+    recorded = [os.path.join(d, INPUT_PIPELINE_FILE) for d in checkpoint_dirs]
+    existing = [path for path in recorded if os.path.exists(path)]
+    if existing:
+        with open(existing[0]) as f:
+            input_pipeline = f.read().strip()
+    table = device_resident.select_input_pipeline(data, input_pipeline, images_drawn)
+    for path in recorded:
+        results.atomic_write_text(path, "tf_data" if table is None else "device")
+    return table
+
+
 def write_image_summaries(model: BaseVAE, preview: np.ndarray, step: int) -> None:
     """TensorBoard images (default writer): inputs beside reconstructions, a latent traversal.
 
@@ -152,6 +178,7 @@ def train(
     image_summary_every_steps: int = 1000,
     log_every_seconds: float = 10.0,
     max_checkpoints_to_keep: int = 3,
+    input_pipeline: str = "auto",
     settings_only: bool = False,
 ) -> dict:
     """Trains `model` on the gin-chosen dataset and exports it (call through `train_with_gin`).
@@ -170,6 +197,10 @@ def train(
             and a latent traversal of the first preview image).
         log_every_seconds: progress line interval.
         max_checkpoints_to_keep: checkpoints kept by the CheckpointManager.
+        input_pipeline: "tf_data" (batches from `tfdis.data.pipeline`), "device" (a
+            device-resident table sampled inside the step, `tfdis.data.device_resident`) or
+            "auto" (the table when the dataset is enumerable, fits `device_resident.max_bytes`
+            and the run reads at least as many images as it holds; else tf.data).
         settings_only: return the arguments above (gin-resolved, `model` instantiated but not
             built) without training; stacked training (`tfdis.training.stacked`) reads each
             member's settings this way, and gin records them in the operative config.
@@ -195,6 +226,7 @@ def train(
             "image_summary_every_steps": image_summary_every_steps,
             "log_every_seconds": log_every_seconds,
             "max_checkpoints_to_keep": max_checkpoints_to_keep,
+            "input_pipeline": input_pipeline,
         }
     start_time = time.time()
     data = get_named_ground_truth_data()
@@ -227,16 +259,24 @@ def train(
             f"model.training_steps={training_steps}"
         )
 
-    train_fn = tf.function(model.train_step)
     writer = tf.summary.create_file_writer(os.path.join(layout.tensorboard_dir(model_dir), "train"))
     preview = pipeline.sample_batch(data, 8, random_seed, 0, pipeline.EVAL_STREAM)
-    dataset = pipeline.make_dataset(
-        data,
-        batch_size * model.batches_per_step,
-        random_seed,
-        start_index=start_step,
-        num_batches=training_steps - start_step,
+    step_batch = batch_size * model.batches_per_step
+    table = select_recorded_input_pipeline(
+        data, input_pipeline, training_steps * step_batch, [checkpoint_dir]
     )
+    if table is None:
+        train_fn = tf.function(model.train_step)
+        step_inputs = pipeline.make_dataset(
+            data,
+            step_batch,
+            random_seed,
+            start_index=start_step,
+            num_batches=training_steps - start_step,
+        )
+    else:  # the step samples its own batch: it takes the batch index (the step before it)
+        train_fn = device_resident.device_train_function(model, table, step_batch, random_seed)
+        step_inputs = (tf.constant(k, tf.int64) for k in range(start_step, training_steps))
     progress = ProgressLogger(start_step, training_steps, batch_size, log_every_seconds)
     last_saved = start_step
     logging.info(
@@ -249,9 +289,9 @@ def train(
     )
     summary_time, summary_step = time.perf_counter(), start_step
     with writer.as_default():
-        for step, batch in enumerate(dataset, start=start_step + 1):
+        for step, step_input in enumerate(step_inputs, start=start_step + 1):
             try:
-                logs = train_fn(batch)
+                logs = train_fn(step_input)
             except tf.errors.InvalidArgumentError as error:
                 if "non-finite training loss or gradient" not in str(error):
                     raise
