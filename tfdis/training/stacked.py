@@ -151,21 +151,22 @@ class StackedVAEGroup:
         """
         step = self.optimizer.iterations
         with tf.GradientTape() as tape:
-            means, logvars = self.encoder(observations)
+            # unstack, not indexing: the gradient of S index ops is S zero-padded full-size
+            # tensors summed, the gradient of one unstack is one stack.
+            means, logvars = (tf.unstack(t, self.num_models) for t in self.encoder(observations))
             posteriors, samples = [], []
             for s, model in enumerate(self.members):
                 with self._member_gin(s):
                     posterior = model.make_posterior(means[s], logvars[s])
                     posteriors.append(posterior)
                     samples.append(posterior.sample(model.noise_seed_for_step(step)))
-            logits = self.decoder(tf.stack(samples))
+            logits = tf.unstack(self.decoder(tf.stack(samples)), self.num_models)
+            images = tf.unstack(observations, self.num_models)
             terms = []
             for s, model in enumerate(self.members):
                 with self._member_gin(s):
                     terms.append(
-                        model.loss_terms(
-                            observations[s], posteriors[s], samples[s], logits[s], step
-                        )
+                        model.loss_terms(images[s], posteriors[s], samples[s], logits[s], step)
                     )
             total = tf.add_n([t["loss"] for t in terms])
         gradients = tape.gradient(total, self.variables)
