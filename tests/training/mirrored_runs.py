@@ -127,6 +127,8 @@ def training_run(distribution: str, work_dir: str, extra: list[str]) -> dict:
         "model.training_steps = 6",
         "model.summary_every_steps = 1",  # trackers reset every step: the logs are per step
         f"model.distribution = '{distribution}'",
+        # float32: bfloat16 kernels round differently at another batch size per replica.
+        "model.mixed_precision = 'float32'",
         *extra,
     ]
     try:

@@ -122,6 +122,14 @@ def test_mirrored_run_matches_the_single_device_loss_curve_and_weights(mirrored)
         )
 
 
+def test_auto_precision_on_this_cpu():
+    expected = devices.CPU_DEFAULT_PRECISION if devices.cpu_supports_bfloat16() else "float32"
+    if devices.accelerators():
+        pytest.skip("a GPU or TPU decides 'auto'")
+    assert devices.resolve_precision("auto") == expected
+    assert devices.resolve_jit_compile("auto") is False
+
+
 def test_train_results_record_the_devices(mirrored):
     results = mirrored[1]["training"]
     assert results["mirrored"]["result"]["distribution"] == "mirrored"
@@ -130,7 +138,7 @@ def test_train_results_record_the_devices(mirrored):
     assert results["default"]["result"]["num_replicas"] == 1
     for run in results.values():
         assert run["result"]["jit_compile"] is False  # "auto" on a CPU machine
-        assert run["result"]["mixed_precision"] == devices.CPU_DEFAULT_PRECISION
+        assert run["result"]["mixed_precision"] == "float32"  # pinned by mirrored_runs.py
 
 
 @pytest.mark.parametrize("name", QUICK_MODELS)
@@ -236,8 +244,11 @@ def test_check_run_refuses_what_cannot_run():
 
 
 def test_jit_compile_gives_the_same_losses(tmp_path, monkeypatch):
-    plain, plain_result = _curve(tmp_path, "plain", ["model.jit_compile = False"], monkeypatch)
-    compiled, result = _curve(tmp_path, "xla", ["model.jit_compile = True"], monkeypatch)
+    float32 = "model.mixed_precision = 'float32'"
+    plain, plain_result = _curve(
+        tmp_path, "plain", ["model.jit_compile = False", float32], monkeypatch
+    )
+    compiled, result = _curve(tmp_path, "xla", ["model.jit_compile = True", float32], monkeypatch)
     assert result["jit_compile"] is True and plain_result["jit_compile"] is False
     assert len(compiled) == len(plain) == 4
     np.testing.assert_allclose(compiled, plain, rtol=1e-3)
