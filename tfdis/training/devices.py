@@ -75,7 +75,7 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 # Mixed precision on CPUs under "auto" (used only on CPUs with bfloat16 instructions, see
 # `cpu_supports_bfloat16`). benchmarks/bench_precision.py measures the choice; the rule
 # is mixed_bfloat16 when > 1.1x faster at batch 64 and 256 with agreeing losses.
-CPU_DEFAULT_PRECISION = "float32"
+CPU_DEFAULT_PRECISION = "mixed_bfloat16"
 NON_FINITE_MESSAGE = "non-finite training loss or gradient"
 
 _state = threading.local()
