@@ -29,6 +29,7 @@ from tfdis.posteriors.gaussian import (
     FactorizedGaussian,
     log_det_equicorrelation,
 )
+from tfdis.training import devices
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -389,7 +390,7 @@ def permute_dims(z: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     if z.shape.rank != 2:
         raise ValueError(f"z must be [B, d], got shape {z.shape}")
     # Sorting i.i.d. uniform keys per column gives independent uniform permutations.
-    keys = tf.random.stateless_uniform(tf.shape(z), seed=seed)
+    keys = tf.random.stateless_uniform(tf.shape(z), seed=seed, alg="philox")  # XLA too
     order = tf.argsort(keys, axis=0)
     return tf.transpose(tf.gather(tf.transpose(z), tf.transpose(order), batch_dims=1))
 
@@ -429,16 +430,20 @@ def density_ratio(
     z = tf.convert_to_tensor(z)
     if z.shape.rank != 2:
         raise ValueError(f"z must be [B, d], got shape {z.shape}")
-    logits = discriminator(z, training=training)
+    logits = tf.cast(discriminator(z, training=training), tf.float32)
     if logits.shape.rank != 2 or logits.shape[-1] != 2:
         raise ValueError(f"the discriminator must output [B, 2] logits, got {logits.shape}")
     total_correlation = tf.reduce_mean(logits[:, 0] - logits[:, 1])
 
     source = z if z_for_permutation is None else tf.convert_to_tensor(z_for_permutation, z.dtype)
-    permuted = permute_dims(tf.stop_gradient(source), seed)
+    # In a multi-replica step: permute the global batch's codes, keep this replica's rows.
+    permuted = devices.local_rows(
+        permute_dims(devices.all_gather_batch(tf.stop_gradient(source)), seed),
+        tf.shape(source)[0],
+    )
     if share_joint_logits:
         joint_logits = logits
-        permuted_logits = discriminator(permuted, training=training)
+        permuted_logits = tf.cast(discriminator(permuted, training=training), tf.float32)
         both = tf.concat([joint_logits, permuted_logits], axis=0)
     else:
         joint = tf.stop_gradient(z)

@@ -6,6 +6,7 @@ import gin
 import tensorflow as tf
 
 from tfdis.models.vae import BaseVAE
+from tfdis.training import devices
 
 
 def capacity(step: tf.Tensor, c_max: float, iteration_threshold: int) -> tf.Tensor:
@@ -16,6 +17,9 @@ def capacity(step: tf.Tensor, c_max: float, iteration_threshold: int) -> tf.Tens
 
 class AnnealedVAE(BaseVAE):
     """AnnealedVAE: regularizer gamma |KL - C(step)|.
+
+    KL is the batch mean; sharded over replicas it is the global batch's (averaged across
+    replicas before the absolute value), so the update equals one device's.
 
     Args:
         gamma: weight of the capacity constraint (1000 in dlib).
@@ -38,7 +42,7 @@ class AnnealedVAE(BaseVAE):
     def regularizer(self, kl_loss, posterior, z_sampled, step):
         c = capacity(step, self.c_max, self.iteration_threshold)
         self.log_scalar("capacity", c)
-        return self.gamma * tf.abs(kl_loss - c)
+        return self.gamma * tf.abs(devices.cross_replica_mean(kl_loss) - c)
 
 
 @gin.configurable("annealed_vae")

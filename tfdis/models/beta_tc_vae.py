@@ -20,6 +20,8 @@ import tensorflow as tf
 
 from tfdis.estimators import total_correlation
 from tfdis.models.vae import BaseVAE
+from tfdis.posteriors import make_gaussian_posterior
+from tfdis.training import devices
 
 ESTIMATORS = ("mws", "mss")
 
@@ -69,10 +71,21 @@ class BetaTCVAE(BaseVAE):
         self.fixed_dataset_size = dataset_size
 
     def decomposition(self, posterior, z_sampled) -> dict[str, tf.Tensor]:
-        """Batch means of MI, TC and dimension-wise KL at the sampled codes (scalars)."""
+        """Batch means of MI, TC and dimension-wise KL at the sampled codes (scalars).
+
+        Sharded over replicas, the minibatch is the global batch: codes and posteriors are
+        gathered from all replicas and every replica scores all of them, as one device does.
+        """
         dataset_size = self.fixed_dataset_size or self.dataset_size
         if not dataset_size:
             raise ValueError("beta-TCVAE needs the dataset size: bind beta_tc_vae.dataset_size")
+        if devices.num_replicas_in_step() > 1:
+            z_sampled = devices.all_gather_batch(z_sampled)
+            posterior = make_gaussian_posterior(
+                devices.all_gather_batch(posterior.mean),
+                devices.all_gather_batch(posterior.logvar),
+                correlation=self.posterior_correlation,
+            )
         estimate_fn = total_correlation.mws if self.estimator == "mws" else total_correlation.mss
         estimate = estimate_fn(
             z_sampled,

@@ -15,6 +15,11 @@ SPEC section 7 and the seed supplement (paper 001, B.1-B.4):
 The relief schedule: dimension j is relieved at j * r, except that no dimension is relieved in
 the interval [t_d - r, t_d) before the discrete code starts (the schedule pauses and resumes at t_d).
 For SPEC's reference (6 dims, r = 20k, t_d = 100k) this gives 0, 20k, 40k, 60k, 100k, 120k.
+
+Sharded over replicas, the assignment is solved on the unary costs of the global batch
+(gathered; every replica solves the same problem and keeps its rows), so the same-category
+penalty counts pairs across the whole batch as on one device. The solver runs in
+`tf.numpy_function`, which XLA cannot compile: `model.jit_compile` stays off for CascadeVAE.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import tensorflow as tf
 
 from tfdis.models import architectures, assignment, losses
 from tfdis.models.vae import BaseVAE
+from tfdis.training import devices
 
 
 def relief_steps(num_latent: int, relief_interval: int, discrete_start: int) -> np.ndarray:
@@ -54,6 +60,10 @@ class CascadeVAE(BaseVAE):
     """
 
     extra_metrics = ("assignment_balance", "num_relieved", "weight_decay_loss")
+    xla_unsupported = (
+        "its discrete step solves the category assignment in scipy through tf.numpy_function, "
+        "which XLA cannot compile."
+    )
 
     def __init__(
         self,
@@ -146,7 +156,7 @@ class CascadeVAE(BaseVAE):
 
         `category_logits` are the negative costs -u_ik, so argmax gives the category.
         """
-        mean, logvar = self.encoder(observations, training=False)
+        mean, logvar = (tf.cast(t, tf.float32) for t in self.encoder(observations, training=False))
         categories, costs = self.infer_categories(observations, mean)
         return {"mean": mean, "logvar": logvar, "category": categories, "category_logits": -costs}
 
@@ -165,21 +175,30 @@ class CascadeVAE(BaseVAE):
     def decoder_input(self, observations, z_sampled, step, training):
         """[z, one-hot code]: the assignment in training, argmin costs at evaluation, zeros
         before t_d. The code uses the same sample z (eps drawn once) as the gradient step."""
-
-        def discrete_code() -> tf.Tensor:
-            costs = self.unary_costs(observations, z_sampled)
-            if training:
-                categories = self.assign(costs)
-            else:  # evaluation uses the inference rule
-                categories = tf.argmin(costs, axis=1, output_type=tf.int32)
-            return tf.one_hot(categories, self.num_categories, dtype=z_sampled.dtype)
-
-        code = tf.cond(
-            self.discrete_active(step),
-            discrete_code,
-            lambda: tf.zeros([tf.shape(z_sampled)[0], self.num_categories], z_sampled.dtype),
+        active = self.discrete_active(step)
+        batch, k = tf.shape(z_sampled)[0], self.num_categories
+        costs = tf.cond(
+            active,
+            lambda: self.unary_costs(observations, z_sampled),
+            lambda: tf.zeros([batch, k], z_sampled.dtype),
         )
-        counts = tf.reduce_sum(code, axis=0)
+        if training:
+            # Sharded over replicas, the assignment is the global batch's. The gather stays out
+            # of the conditionals: a cross-replica merge cannot sit inside one.
+            all_costs = devices.all_gather_batch(costs)
+            categories = tf.cond(
+                active,
+                lambda: devices.local_rows(self.assign(all_costs), batch),
+                lambda: tf.zeros([batch], tf.int32),
+            )
+        else:  # evaluation uses the inference rule
+            categories = tf.argmin(costs, axis=1, output_type=tf.int32)
+        code = tf.cond(
+            active,
+            lambda: tf.one_hot(categories, k, dtype=z_sampled.dtype),
+            lambda: tf.zeros([batch, k], z_sampled.dtype),
+        )
+        counts = devices.cross_replica_mean(tf.reduce_sum(code, axis=0))  # global balance
         frequencies = counts / tf.maximum(tf.reduce_sum(counts), 1.0)
         entropy = -tf.reduce_sum(
             tf.where(frequencies > 0, frequencies * tf.math.log(frequencies + 1e-30), 0.0)

@@ -6,6 +6,7 @@ import gin
 import tensorflow as tf
 
 from tfdis.models.vae import BaseVAE
+from tfdis.training import devices
 
 
 def covariance(x: tf.Tensor) -> tf.Tensor:
@@ -37,6 +38,9 @@ def dip_penalty(cov: tf.Tensor, lambda_od: float, lambda_d: float) -> tf.Tensor:
 class DIPVAE(BaseVAE):
     """DIP-VAE: regularizer KL + DIP penalty of the batch (co)variance of the codes.
 
+    Sharded over replicas, the (co)variance is that of the global batch (means and
+    log-variances gathered from all replicas), so the update equals one device's.
+
     Args:
         lambda_od: off-diagonal weight.
         lambda_d_factor: lambda_d = lambda_d_factor * lambda_od (10 for I, 1 for II in dlib).
@@ -56,7 +60,11 @@ class DIPVAE(BaseVAE):
         self.dip_type = dip_type
 
     def regularizer(self, kl_loss, posterior, z_sampled, step):
-        cov = dip_covariance(posterior.mean, posterior.logvar, self.dip_type)
+        cov = dip_covariance(
+            devices.all_gather_batch(posterior.mean),
+            devices.all_gather_batch(posterior.logvar),
+            self.dip_type,
+        )
         penalty = dip_penalty(cov, self.lambda_od, self.lambda_d)
         self.log_scalar("dip_penalty", penalty)
         return kl_loss + penalty

@@ -5,9 +5,15 @@ Loss: reconstruction + KL + gamma TC, TC = mean(logit_0(z) - logit_1(z)). The di
 own optimizer (`discriminator_optimizer`), on stop-gradient codes against `permute_dims` of the
 codes. dlib permutes the same batch (`two_batch=False`, the default); the paper permutes the
 codes of a second batch (`two_batch=True`, which makes a step consume two batches).
+
+Sharded over replicas, `permute_dims` permutes the codes of the global batch (gathered from all
+replicas; each replica keeps its rows), and each replica's second batch is its shard of the
+global second batch, so the updates equal one device's.
 """
 
 from __future__ import annotations
+
+import threading
 
 import gin
 import tensorflow as tf
@@ -34,8 +40,8 @@ class FactorVAE(BaseVAE):
         self.two_batch = bool(two_batch)
         self.batches_per_step = 2 if self.two_batch else 1
         self.discriminator = None
-        self._permutation_codes = None
-        self._discriminator_loss = None
+        # Per-thread step state: replicas of a MirroredStrategy step trace in their own threads.
+        self._step_state = threading.local()
 
     def build_networks(self, observation_shape, noise_seed=0, dataset_size=None) -> None:
         super().build_networks(observation_shape, noise_seed, dataset_size)
@@ -61,10 +67,10 @@ class FactorVAE(BaseVAE):
             self.discriminator,
             z_sampled,
             self.permutation_seed(step),
-            z_for_permutation=self._permutation_codes,
+            z_for_permutation=getattr(self._step_state, "permutation_codes", None),
             share_joint_logits=True,  # the train step differentiates it for D's weights only
         )
-        self._discriminator_loss = estimate.discriminator_loss
+        self._step_state.discriminator_loss = estimate.discriminator_loss
         self.log_scalar("total_correlation", estimate.total_correlation)
         self.log_scalar("discriminator_loss", estimate.discriminator_loss)
         self.log_scalar("discriminator_accuracy", estimate.discriminator_accuracy)
@@ -77,13 +83,13 @@ class FactorVAE(BaseVAE):
         if self.two_batch:
             observations, second = tf.split(observations, 2, axis=0)
             second_posterior = self.posterior(second, training=True)
-            self._permutation_codes = tf.stop_gradient(
+            self._step_state.permutation_codes = tf.stop_gradient(
                 second_posterior.sample(seed + tf.constant([0, 2**40], tf.int64))
             )
         with tf.GradientTape(persistent=True) as tape:
             terms = self.compute_loss_terms(observations, seed, step, training=True)
-            discriminator_loss = self._discriminator_loss
-        self._permutation_codes = None
+            discriminator_loss = self._step_state.discriminator_loss
+        self._step_state.permutation_codes = None
         vae_variables = self.vae_variables
         discriminator_variables = self.discriminator.trainable_variables
         vae_gradients = tape.gradient(terms["loss"], vae_variables)

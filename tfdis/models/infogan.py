@@ -102,6 +102,12 @@ class InfoGAN(BaseVAE):
         categorical_info_weight: weight of the categorical information term (1, InfoGAN).
     """
 
+    distribution_unsupported = (
+        "its generator's BatchNormalization layers would normalize each replica's shard with "
+        "the shard's own statistics, and their moving averages have no cross-replica "
+        "aggregation."
+    )
+
     def __init__(
         self,
         num_categories: int = 10,
@@ -179,12 +185,16 @@ class InfoGAN(BaseVAE):
 
     def posterior(self, observations, training=False):
         """Q's posterior over the continuous codes."""
-        _, _, mean, logvar = self.encoder(observations, training=training)
+        _, _, mean, logvar = self._discriminate(observations, training)
         return make_gaussian_posterior(mean, logvar, correlation=self.posterior_correlation)
+
+    def _discriminate(self, images: tf.Tensor, training: bool) -> list[tf.Tensor]:
+        """D and Q outputs, float32 (also under a mixed-precision policy)."""
+        return [tf.cast(t, tf.float32) for t in self.encoder(images, training=training)]
 
     def encode_discrete(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
         """Q: mean, logvar `[B, m]`, category `[B, 1]`, category_logits `[B, K]`."""
-        _, logits, mean, logvar = self.encoder(observations, training=False)
+        _, logits, mean, logvar = self._discriminate(observations, training=False)
         category = tf.argmax(logits, axis=1, output_type=tf.int32)[:, None]
         return {"mean": mean, "logvar": logvar, "category": category, "category_logits": logits}
 
@@ -222,8 +232,8 @@ class InfoGAN(BaseVAE):
         batch = tf.shape(observations)[0]
         categories, latents, noise = self.sample_codes(batch, seed)
         fake = tf.sigmoid(self.generate(latents, categories, noise, training=training))
-        real_logit, _, _, _ = self.encoder(observations, training=training)
-        fake_logit, category_logits, mean, logvar = self.encoder(fake, training=training)
+        real_logit, _, _, _ = self._discriminate(observations, training)
+        fake_logit, category_logits, mean, logvar = self._discriminate(fake, training)
         cross_entropy, nll = self.information_loss(
             categories, latents, category_logits, mean, logvar
         )

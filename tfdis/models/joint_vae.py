@@ -20,6 +20,7 @@ import tensorflow as tf
 from tfdis.models import architectures, losses
 from tfdis.models.vae import BaseVAE
 from tfdis.posteriors import make_gaussian_posterior, make_relaxed_categorical
+from tfdis.training import devices
 
 
 def linear_capacity(step: tf.Tensor, capacity_max: float, capacity_steps: int) -> tf.Tensor:
@@ -89,7 +90,8 @@ class JointVAE(BaseVAE):
         )
 
     def _encode(self, observations, training):
-        mean, logvar, *logits = self.encoder(observations, training=training)
+        outputs = self.encoder(observations, training=training)
+        mean, logvar, *logits = [tf.cast(output, tf.float32) for output in outputs]
         gaussian = make_gaussian_posterior(mean, logvar, correlation=self.posterior_correlation)
         return gaussian, [make_relaxed_categorical(tf.nn.softmax(lg, axis=-1)) for lg in logits]
 
@@ -128,8 +130,11 @@ class JointVAE(BaseVAE):
         ]
         logits = self.decoder(tf.concat([z, *codes], axis=1), training=training)
         reconstruction = tf.reduce_mean(losses.make_reconstruction_loss(observations, logits))
-        kl_continuous = tf.reduce_mean(gaussian.kl_to_prior())
-        kl_discrete = tf.add_n([tf.reduce_mean(q.kl_to_prior()) for q in categoricals])
+        # Global batch means when sharded over replicas (|KL - C| is not linear in the batch).
+        kl_continuous = devices.cross_replica_mean(tf.reduce_mean(gaussian.kl_to_prior()))
+        kl_discrete = devices.cross_replica_mean(
+            tf.add_n([tf.reduce_mean(q.kl_to_prior()) for q in categoricals])
+        )
         capacity_z = linear_capacity(step, self.continuous_capacity, self.capacity_steps)
         capacity_c = linear_capacity(step, self.discrete_capacity, self.capacity_steps)
         regularizer = self.gamma_continuous * tf.abs(

@@ -9,12 +9,15 @@ is the one that keeps the rule working, and is what `update_eta` does.
 
 from __future__ import annotations
 
+import threading
+
 import gin
 import keras
 import tensorflow as tf
 
 from tfdis.models.beta_tc_vae import BetaTCVAE
 from tfdis.models.factor_vae import FactorVAE
+from tfdis.training import devices
 
 
 def update_eta(
@@ -53,24 +56,33 @@ class VariancePenaltyMixin:
             trainable=False,
             name="eta",
         )
-        self._variance_term = None
+        # Per-thread: replicas of a MirroredStrategy step trace train_step in their own threads.
+        self._variance_step = threading.local()
 
     def regularizer(self, kl_loss, posterior, z_sampled, step):
         base = super().regularizer(kl_loss, posterior, z_sampled, step)
         term = tf.reduce_mean(tf.reduce_sum(tf.exp(posterior.logvar), axis=-1))
-        self._variance_term = term
-        eta = tf.cast(self.eta, term.dtype)
+        self._variance_step.term = term
+        eta = getattr(self._variance_step, "eta", None)
+        eta = tf.cast(self.eta if eta is None else eta, term.dtype)
         self.log_scalar("variance_penalty", term)
         self.log_scalar("eta", eta)
         return base + eta * term
 
     def train_step(self, observations):
-        logs = super().train_step(observations)
-        self.eta.assign(
-            update_eta(
-                self.eta, self._variance_term, self.eta_0, self.lower, self.upper, self.growth
+        # eta is read once per step. Sharded over replicas, every replica then writes the same
+        # new eta (from the global batch's term), after the cross-replica mean that every
+        # replica's read precedes, so no replica reads a value already updated in this step.
+        self._variance_step.eta = tf.identity(tf.convert_to_tensor(self.eta))
+        try:
+            logs = super().train_step(observations)
+            term = devices.cross_replica_mean(self._variance_step.term)
+            eta = update_eta(
+                self._variance_step.eta, term, self.eta_0, self.lower, self.upper, self.growth
             )
-        )
+        finally:
+            self._variance_step.eta = None
+        self.eta.assign(eta)
         return logs
 
 

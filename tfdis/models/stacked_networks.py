@@ -177,44 +177,48 @@ def _check_supported(layer) -> None:
     )
 
 
-def _grouped_bias(bias: keras.Variable) -> tf.Tensor:
-    return tf.reshape(bias, [-1])  # [S, F] -> [S * F], model-major like the grouped channels
+def _grouped_bias(layer, bias: keras.Variable) -> tf.Tensor:
+    # [S, F] -> [S * F], model-major like the grouped channels.
+    return tf.cast(tf.reshape(bias, [-1]), layer.compute_dtype)
 
 
 def _conv(layer, weights, x: _Grouped, num_models: int) -> _Grouped:
-    kernel = weights[0]  # [S, kh, kw, C, F]
+    # Weights stay float32 and compute in the layer's dtype, as Keras mixed precision does.
+    kernel = tf.cast(weights[0], layer.compute_dtype)  # [S, kh, kw, C, F]
     kh, kw, c, f = (int(d) for d in kernel.shape[1:])
     filters = tf.reshape(tf.transpose(kernel, [1, 2, 3, 0, 4]), [kh, kw, c, num_models * f])
-    y = tf.nn.conv2d(x.tensor, filters, layer.strides, layer.padding.upper())
+    inputs = tf.cast(x.tensor, layer.compute_dtype)
+    y = tf.nn.conv2d(inputs, filters, layer.strides, layer.padding.upper())
     if layer.use_bias:
-        y = y + _grouped_bias(weights[1])
+        y = y + _grouped_bias(layer, weights[1])
     return _Grouped(layer.activation(y), f)
 
 
 def _conv_transpose(layer, weights, x: _Grouped, num_models: int) -> _Grouped:
-    kernel = weights[0]  # [S, kh, kw, F_out, C_in]
+    kernel = tf.cast(weights[0], layer.compute_dtype)  # [S, kh, kw, F_out, C_in]
     kh, kw, f, c = (int(d) for d in kernel.shape[1:])
     filters = tf.reshape(tf.transpose(kernel, [1, 2, 3, 0, 4]), [kh, kw, f, num_models * c])
     height, width = (int(d) for d in layer.output.shape[1:3])
     batch = tf.shape(x.tensor)[0]
     y = tf.nn.conv2d_transpose(
-        x.tensor,
+        tf.cast(x.tensor, layer.compute_dtype),
         filters,
         tf.stack([batch, height, width, num_models * f]),
         layer.strides,
         layer.padding.upper(),
     )
     if layer.use_bias:
-        y = y + _grouped_bias(weights[1])
+        y = y + _grouped_bias(layer, weights[1])
     return _Grouped(layer.activation(y), f)
 
 
 def _dense(layer, weights, x: tf.Tensor) -> tf.Tensor:
     if x.shape.rank != 3:
         raise ValueError(f"stacked Dense {layer.name} needs [S, B, features], got {x.shape}")
-    y = tf.einsum("sbi,sio->sbo", x, weights[0])
+    dtype = layer.compute_dtype
+    y = tf.einsum("sbi,sio->sbo", tf.cast(x, dtype), tf.cast(weights[0], dtype))
     if layer.use_bias:
-        y = y + weights[1][:, None, :]
+        y = y + tf.cast(weights[1], dtype)[:, None, :]
     return layer.activation(y)
 
 

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from tfdis.models import architectures, losses
 from tfdis.posteriors import FactorizedGaussian, make_gaussian_posterior
-from tfdis.training import optimizers
+from tfdis.training import devices, optimizers
 
 COMMON_METRICS = ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo")
 
@@ -34,6 +34,10 @@ class BaseVAE(keras.Model):
     extra_metrics: Sequence[str] = ()
     # Batches of `batch_size` observations a train step consumes (FactorVAE's two-batch variant).
     batches_per_step: int = 1
+    # Why the model cannot train sharded over replicas, or XLA-compiled (None: it can); see
+    # `tfdis.training.devices` for what sharding keeps exact.
+    distribution_unsupported: str | None = None
+    xla_unsupported: str | None = None
 
     def __init__(self, name: str | None = None):
         super().__init__(name=name)
@@ -97,13 +101,17 @@ class BaseVAE(keras.Model):
     # --- the model ------------------------------------------------------------------------------
 
     def posterior(self, observations: tf.Tensor, training: bool = False) -> FactorizedGaussian:
-        """q(z|x) for observations `[B, H, W, C]`."""
+        """q(z|x) for observations `[B, H, W, C]` (float32 under a mixed-precision policy too)."""
         mean, logvar = self.encoder(observations, training=training)
         return self.make_posterior(mean, logvar)
 
     def make_posterior(self, mean: tf.Tensor, logvar: tf.Tensor) -> FactorizedGaussian:
-        """The model's posterior family for encoder outputs `[B, d]` each."""
-        return make_gaussian_posterior(mean, logvar, correlation=self.posterior_correlation)
+        """The model's posterior family for encoder outputs `[B, d]` each (computed in float32)."""
+        return make_gaussian_posterior(
+            tf.cast(mean, tf.float32),
+            tf.cast(logvar, tf.float32),
+            correlation=self.posterior_correlation,
+        )
 
     def call(self, observations: tf.Tensor, training: bool = False) -> tf.Tensor:
         """Reconstruction logits `[B, H, W, C]` from the posterior mean."""
@@ -185,8 +193,12 @@ class BaseVAE(keras.Model):
 
         Otherwise no weight and no step counter changes, and the step raises
         `tf.errors.InvalidArgumentError` ("non-finite training loss"), so the weights and
-        `optimizer.iterations` stay those of the last good step.
+        `optimizer.iterations` stay those of the last good step. In a step built by
+        `tfdis.training.devices` (several replicas, or XLA) the updates are handed to that step,
+        which applies them under the same rule across all replicas.
         """
+        if devices.defer_updates(loss, updates):
+            return
         all_gradients = [g for _, gradients, _ in updates for g in gradients if g is not None]
         finite = tf.math.logical_and(
             tf.reduce_all(tf.math.is_finite(loss)),
@@ -200,7 +212,7 @@ class BaseVAE(keras.Model):
 
         tf.cond(finite, apply, lambda: tf.constant(False))
         # A stateful assert runs after the cond (tf.function keeps stateful ops in order).
-        tf.debugging.Assert(finite, ["non-finite training loss or gradient"])
+        tf.debugging.Assert(finite, [devices.NON_FINITE_MESSAGE])
 
     def train_step(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
         """One optimizer step on a batch `[B, H, W, C]`; returns the running means of the metrics.

@@ -18,6 +18,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfdis.training import devices
+
 tfd = tfp.distributions
 
 # Added inside the log so alpha = 0 stays finite (JointVAE's constant).
@@ -80,10 +82,13 @@ class RelaxedCategorical:
         return tfd.OneHotCategorical(logits=self.logits, dtype=self.alpha.dtype)
 
     def sample_gumbel(self, seed: tf.Tensor) -> tf.Tensor:
-        """Standard Gumbel noise `[B, K]` from a stateless int32 `[2]` seed."""
+        """Standard Gumbel noise `[B, K]` from a stateless int32 `[2]` seed.
+
+        In a multi-replica step the rows are this replica's rows of the global batch's draw.
+        """
         # Open interval keeps both logs finite.
         tiny = float(np.finfo(self.alpha.dtype.as_numpy_dtype).tiny)
-        uniform = tf.random.stateless_uniform(
+        uniform = devices.stateless_uniform(
             tf.shape(self.alpha), seed=seed, minval=tiny, maxval=1.0, dtype=self.alpha.dtype
         )
         return -tf.math.log(-tf.math.log(uniform))

@@ -19,6 +19,8 @@ import gin
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfdis.training import devices
+
 tfd = tfp.distributions
 
 
@@ -56,8 +58,12 @@ class FactorizedGaussian:
         return tfd.Independent(tfd.Normal(self.mean, self.stddev), reinterpreted_batch_ndims=1)
 
     def sample_noise(self, seed: tf.Tensor) -> tf.Tensor:
-        """Standard noise eps `[B, d]` such that z = mean + stddev * eps."""
-        return tf.random.stateless_normal(tf.shape(self.mean), seed=seed, dtype=self.mean.dtype)
+        """Standard noise eps `[B, d]` such that z = mean + stddev * eps.
+
+        In a multi-replica step the rows are this replica's rows of the global batch's draw, so
+        sharding leaves every example's noise as on one device.
+        """
+        return devices.stateless_normal(tf.shape(self.mean), seed=seed, dtype=self.mean.dtype)
 
     def sample(self, seed: tf.Tensor) -> tf.Tensor:
         return self.mean + self.stddev * self.sample_noise(seed)
@@ -119,7 +125,7 @@ class CorrelatedGaussian(FactorizedGaussian):
     def sample_noise(self, seed: tf.Tensor) -> tf.Tensor:
         # Exact and O(d): eps = sqrt(1-s) xi + sqrt(s) eta 1.
         shape = tf.shape(self.mean)
-        noise = tf.random.stateless_normal(
+        noise = devices.stateless_normal(
             shape + tf.constant([0, 1]), seed=seed, dtype=self.mean.dtype
         )
         xi, eta = noise[:, :-1], noise[:, -1:]

@@ -18,6 +18,9 @@ export `DiscreteCodeExportModule` instead, whose signatures carry the code:
 - `reconstruct`: decoded (mean, category); `sample`: prior latents with uniform categories;
   `sample_latent`: `latents` (a posterior sample) and `category`.
 - `generate` (InfoGAN): `latents`, `category`, `noise` -> `images`.
+
+Every floating input and output is float32, also for networks trained under a mixed-precision
+policy (`model.mixed_precision`); their outputs are cast.
 """
 
 from __future__ import annotations
@@ -34,6 +37,14 @@ from tfdis.posteriors import make_gaussian_posterior
 from tfdis.utils import results
 
 METADATA_FILE = "tfdis_model.json"
+
+
+def _float32(outputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """Floating outputs as float32: signatures stay float32 for mixed-precision models."""
+    return {
+        key: tf.cast(value, tf.float32) if value.dtype.is_floating else value
+        for key, value in outputs.items()
+    }
 
 
 class VAEExportModule(tf.Module):
@@ -72,7 +83,7 @@ class VAEExportModule(tf.Module):
 
     def _encode(self, images):
         mean, logvar = self.encoder(images, training=False)
-        return {"mean": mean, "logvar": logvar}
+        return _float32({"mean": mean, "logvar": logvar})
 
     def _decode(self, latents):
         return {"images": tf.sigmoid(tf.cast(self.decoder(latents, training=False), tf.float32))}
@@ -137,7 +148,7 @@ class DiscreteCodeExportModule(tf.Module):
             self._names.append("generate")
 
     def _encode(self, images):
-        return self._encode_fn(images)
+        return _float32(self._encode_fn(images))
 
     def _decode(self, latents, category):
         logits = self._decode_fn(latents, category, training=False)

@@ -40,7 +40,7 @@ from tfdis.data import device_resident, pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models.stacked_networks import StackedNetwork
 from tfdis.models.vae import BaseVAE
-from tfdis.training import export
+from tfdis.training import devices, export
 from tfdis.training import train as single
 from tfdis.training.progress import ProgressLogger, format_duration
 from tfdis.utils import gin_utils, layout, results
@@ -53,6 +53,7 @@ SHARED_SETTINGS = (
     "summary_every_steps",
     "image_summary_every_steps",
     "input_pipeline",
+    "mixed_precision",
 )
 
 
@@ -68,6 +69,7 @@ class _Member:
     manager: tf.train.CheckpointManager
     preview: np.ndarray
     dataset_config: str
+    setup: devices.DeviceSetup
 
 
 def check_stackable(model: BaseVAE) -> None:
@@ -264,10 +266,16 @@ def _prepare_member(
         data = get_named_ground_truth_data()
     model = settings["model"]
     seed = settings["random_seed"]
-    keras.utils.set_random_seed(seed)
     check_stackable(model)
-    model.build_networks(data.observation_shape, noise_seed=seed, dataset_size=data.dataset_size)
-    model.configure_optimizers()
+    if settings["distribution"] != "default" or settings["jit_compile"] is True:
+        raise ValueError(
+            f"{model_dir}: stacked training runs on one device without XLA (it is one model "
+            "already); leave model.distribution and model.jit_compile at their defaults"
+        )
+    # The members' precision is their runs' alone ('auto' resolves the same way).
+    setup = devices.configure("default", False, settings["mixed_precision"])
+    keras.utils.set_random_seed(seed)
+    devices.build_model(model, setup, data.observation_shape, seed, data.dataset_size)
     checkpoint_dir = layout.checkpoint_dir(model_dir)
     checkpoint = tf.train.Checkpoint(model=model, **model.checkpoint_objects())
     manager = tf.train.CheckpointManager(
@@ -290,6 +298,7 @@ def _prepare_member(
         manager,
         preview,
         dataset_config,
+        setup,
     )
     return member, data
 
@@ -490,7 +499,7 @@ def _finish_member(member: _Member, data, start_time: float, group_size: int) ->
     twin.configure_optimizers()
     model, seed = member.model, settings["random_seed"]
     eval_results = single.evaluate_loss_terms(
-        model, data, settings["batch_size"], seed, settings["eval_steps"]
+        model, data, settings["batch_size"], seed, settings["eval_steps"], member.setup
     )
     export.export_vae(
         model,
@@ -503,6 +512,7 @@ def _finish_member(member: _Member, data, start_time: float, group_size: int) ->
         elapsed_time=time.time() - start_time,
         uuid=str(uuid.uuid4()),
         stacked_group_size=group_size,
+        **member.setup.describe(),
     )
     result_dir = layout.results_dir(member.model_dir)
     results.save_gin_config(result_dir, "train", gin_utils.operative_config())

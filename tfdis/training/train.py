@@ -24,7 +24,7 @@ from absl import logging
 from tfdis.data import device_resident, pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models.vae import BaseVAE
-from tfdis.training import export
+from tfdis.training import devices, export
 from tfdis.training.progress import ProgressLogger, format_duration
 from tfdis.utils import gin_utils, layout, results
 
@@ -115,12 +115,14 @@ def _traversal_image(model: BaseVAE, observation: np.ndarray) -> np.ndarray:
 
         def decode_fn(latents):
             tiled = tf.repeat(categories, len(latents), axis=0)
-            return tf.sigmoid(model.decode_with_categories(tf.constant(latents), tiled)).numpy()
+            logits = model.decode_with_categories(tf.constant(latents), tiled)
+            return tf.sigmoid(tf.cast(logits, tf.float32)).numpy()
     else:
         base = model.posterior(observation[None]).mean.numpy()[0]
 
         def decode_fn(latents):
-            return tf.sigmoid(model.decoder(tf.constant(latents, tf.float32))).numpy()
+            logits = model.decoder(tf.constant(latents, tf.float32))
+            return tf.sigmoid(tf.cast(logits, tf.float32)).numpy()
 
     return latent_traversal_image(decode_fn, base, TRAVERSAL_VALUES.astype(base.dtype))[None]
 
@@ -156,7 +158,7 @@ def write_image_summaries(model: BaseVAE, preview: np.ndarray, step: int) -> Non
         preview: 8 fixed observations `[8, H, W, C]`.
         step: the summary step.
     """
-    reconstructions = tf.sigmoid(model(preview)).numpy()
+    reconstructions = tf.sigmoid(tf.cast(model(preview), tf.float32)).numpy()
     tf.summary.image(
         "inputs_vs_reconstructions", _image_grid(preview, reconstructions), step=step, max_outputs=8
     )
@@ -178,6 +180,9 @@ def train(
     image_summary_every_steps: int = 1000,
     log_every_seconds: float = 10.0,
     max_checkpoints_to_keep: int = 3,
+    distribution: str = "default",
+    jit_compile: bool | str = "auto",
+    mixed_precision: str = "auto",
     input_pipeline: str = "auto",
     settings_only: bool = False,
 ) -> dict:
@@ -197,6 +202,13 @@ def train(
             and a latent traversal of the first preview image).
         log_every_seconds: progress line interval.
         max_checkpoints_to_keep: checkpoints kept by the CheckpointManager.
+        distribution: "default" (one device), "mirrored" (all local GPUs, else the logical CPU
+            devices) or "multi_worker_mirrored" (hosts from TF_CONFIG); `batch_size` stays the
+            global batch. See `tfdis.training.devices` for which models are exact sharded.
+        jit_compile: XLA for the train step: "auto" (on when a GPU or TPU is visible), True,
+            False.
+        mixed_precision: "auto", "float32" or "mixed_bfloat16" (the networks' Keras dtype
+            policy; losses stay float32).
         input_pipeline: "tf_data" (batches from `tfdis.data.pipeline`), "device" (a
             device-resident table sampled inside the step, `tfdis.data.device_resident`) or
             "auto" (the table when the dataset is enumerable, fits `device_resident.max_bytes`
@@ -227,14 +239,19 @@ def train(
             "log_every_seconds": log_every_seconds,
             "max_checkpoints_to_keep": max_checkpoints_to_keep,
             "input_pipeline": input_pipeline,
+            "distribution": distribution,
+            "jit_compile": jit_compile,
+            "mixed_precision": mixed_precision,
         }
     start_time = time.time()
+    setup = devices.configure(distribution, jit_compile, mixed_precision)  # strategy first
+    devices.check_run(setup, model, batch_size, jit_compile)
+    # Non-chief workers of a multi-worker run resume from the chief's checkpoints and write to
+    # a temporary directory.
+    shared_dir, model_dir = model_dir, devices.worker_model_dir(setup, model_dir)
     data = get_named_ground_truth_data()
     keras.utils.set_random_seed(random_seed)
-    model.build_networks(
-        data.observation_shape, noise_seed=random_seed, dataset_size=data.dataset_size
-    )
-    model.configure_optimizers()
+    devices.build_model(model, setup, data.observation_shape, random_seed, data.dataset_size)
     optimizer = model.optimizer
 
     checkpoint_dir = layout.checkpoint_dir(model_dir)
@@ -245,28 +262,30 @@ def train(
         max_to_keep=max_checkpoints_to_keep,
         step_counter=optimizer.iterations,
     )
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    latest_checkpoint = tf.train.latest_checkpoint(layout.checkpoint_dir(shared_dir))
+    if latest_checkpoint:
+        checkpoint.restore(latest_checkpoint).assert_existing_objects_matched()
         logging.info(
-            "Resuming from %s (step %d).", manager.latest_checkpoint, int(optimizer.iterations)
+            "Resuming from %s (step %d).", latest_checkpoint, int(optimizer.iterations.numpy())
         )
     else:
         results.atomic_write_text(os.path.join(checkpoint_dir, RUN_CONFIG_FILE), gin.config_str())
-    start_step = int(optimizer.iterations)
+    start_step = int(optimizer.iterations.numpy())
     if start_step > training_steps:
         raise ValueError(
             f"the checkpoint in {checkpoint_dir} is at step {start_step}, past "
             f"model.training_steps={training_steps}"
         )
 
+    train_fn = devices.make_train_function(model, setup)
     writer = tf.summary.create_file_writer(os.path.join(layout.tensorboard_dir(model_dir), "train"))
     preview = pipeline.sample_batch(data, 8, random_seed, 0, pipeline.EVAL_STREAM)
     step_batch = batch_size * model.batches_per_step
     table = select_recorded_input_pipeline(
         data, input_pipeline, training_steps * step_batch, [checkpoint_dir]
     )
+    indices = (tf.constant(k, tf.int64) for k in range(start_step, training_steps))
     if table is None:
-        train_fn = tf.function(model.train_step)
         step_inputs = pipeline.make_dataset(
             data,
             step_batch,
@@ -274,26 +293,31 @@ def train(
             start_index=start_step,
             num_batches=training_steps - start_step,
         )
+    elif setup.distributed or setup.jit_compile:
+        # Sharded or compiled steps take a batch: it is drawn from the table in its own function.
+        draw = tf.function(lambda k: table.sample_for_step(step_batch, random_seed, k))
+        step_inputs = (draw(k) for k in indices)
     else:  # the step samples its own batch: it takes the batch index (the step before it)
         train_fn = device_resident.device_train_function(model, table, step_batch, random_seed)
-        step_inputs = (tf.constant(k, tf.int64) for k in range(start_step, training_steps))
+        step_inputs = indices
     progress = ProgressLogger(start_step, training_steps, batch_size, log_every_seconds)
     last_saved = start_step
     logging.info(
-        "Training %s for %d steps (batch %d) from step %d in %s.",
+        "Training %s for %d steps (batch %d) from step %d in %s on %s.",
         type(model).__name__,
         training_steps,
         batch_size,
         start_step,
         model_dir,
+        setup.describe(),
     )
     summary_time, summary_step = time.perf_counter(), start_step
     with writer.as_default():
         for step, step_input in enumerate(step_inputs, start=start_step + 1):
             try:
-                logs = train_fn(step_input)
+                logs = train_fn(devices.shard_batch(setup, step_input, model.batches_per_step))
             except tf.errors.InvalidArgumentError as error:
-                if "non-finite training loss or gradient" not in str(error):
+                if devices.NON_FINITE_MESSAGE not in str(error):
                     raise
                 # The failing update was not applied: weights and step counter are step - 1's.
                 if step - 1 > last_saved:
@@ -318,7 +342,7 @@ def train(
             progress.maybe_log(step, {k: float(v) for k, v in logs.items()})
     writer.flush()
 
-    eval_results = evaluate_loss_terms(model, data, batch_size, random_seed, eval_steps)
+    eval_results = evaluate_loss_terms(model, data, batch_size, random_seed, eval_steps, setup)
     export.export_vae(
         model,
         layout.saved_model_dir(model_dir),
@@ -326,9 +350,10 @@ def train(
     )
     train_results = dict(eval_results)
     train_results.update(
-        global_step=int(optimizer.iterations),
+        global_step=int(optimizer.iterations.numpy()),
         elapsed_time=time.time() - start_time,
         uuid=str(uuid.uuid4()),
+        **setup.describe(),
     )
     result_dir = layout.results_dir(model_dir)
     results.save_gin_config(result_dir, "train", gin_utils.operative_config())
@@ -338,25 +363,34 @@ def train(
         format_duration(train_results["elapsed_time"]),
         {k: round(v, 4) for k, v in eval_results.items()},
     )
+    if model_dir != shared_dir:
+        shutil.rmtree(model_dir, ignore_errors=True)
     return train_results
 
 
 def evaluate_loss_terms(
-    model: BaseVAE, data, batch_size: int, random_seed: int, eval_steps: int
+    model: BaseVAE,
+    data,
+    batch_size: int,
+    random_seed: int,
+    eval_steps: int,
+    setup: devices.DeviceSetup | None = None,
 ) -> dict[str, float]:
     """Means of the model's logged terms over `eval_steps` batches of the eval stream (dlib's eval).
 
     The eval stream draws other samples of the same data, not held-out images, as in dlib.
+    `setup` (the training run's devices) shards the batches as in training.
     """
+    setup = setup or devices.configure("default", False, "float32")
     for tracker in model.metrics:
         tracker.reset_state()
-    test_fn = tf.function(model.test_step)
+    test_fn = devices.make_test_function(model, setup)
     logs: dict[str, tf.Tensor] = {}
     dataset = pipeline.make_dataset(
         data, batch_size, random_seed, num_batches=max(1, eval_steps), purpose=pipeline.EVAL_STREAM
     )
     for batch in dataset:
-        logs = test_fn(batch)
+        logs = test_fn(devices.shard_batch(setup, batch))
     values = {key: float(value) for key, value in logs.items()}
     for tracker in model.metrics:
         tracker.reset_state()
