@@ -13,6 +13,7 @@ counts. Images/s counts every model's images (S x 64 per stacked step). FLOPs pe
 TF's graph profiler, so the achieved GFLOP/s of each way can be compared with the hardware.
 
     python benchmarks/bench_stacked.py [--sizes=1,4,10] [--rounds=5] [--steps=10]
+        [--precision=float32|mixed_bfloat16] [--models_per_chunk=K]
 
 `--end_to_end` also runs S short `tfdis_train` processes one after another against one
 `tfdis_reproduce`-style stacked run of the same S models (wall time including start-up):
@@ -42,24 +43,27 @@ from bench_train import step_flops
 
 from tfdis.data.dsprites_procedural import DSpritesProcedural
 from tfdis.testing import build_configured_model
+from tfdis.training import devices
 from tfdis.training.stacked import StackedVAEGroup
 
 BATCH = 64
 
 
-def make_members(num_models: int, observation_shape) -> list:
+def make_members(num_models: int, observation_shape, precision: str = "float32") -> list:
+    """S beta-VAEs (betas 1..S, seeds 0..S-1) built under the Keras dtype policy `precision`."""
     members = []
-    for s in range(num_models):
-        tf.keras.utils.set_random_seed(s)
-        members.append(
-            build_configured_model(
-                ["models/betavae.gin"],
-                ["encoder.num_latent = 10", f"vae.beta = {float(s + 1)}"],
-                observation_shape,
-                noise_seed=s,
+    with devices.precision_policy(precision):
+        for s in range(num_models):
+            tf.keras.utils.set_random_seed(s)
+            members.append(
+                build_configured_model(
+                    ["models/betavae.gin"],
+                    ["encoder.num_latent = 10", f"vae.beta = {float(s + 1)}"],
+                    observation_shape,
+                    noise_seed=s,
+                )
             )
-        )
-        gin.clear_config()
+            gin.clear_config()
     return members
 
 
@@ -72,14 +76,19 @@ def seconds_per_call(fn, args, calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def compare(num_models: int, rounds: int, steps: int) -> dict:
+def compare(
+    num_models: int, rounds: int, steps: int, precision: str, models_per_chunk: int | None
+) -> dict:
     data = DSpritesProcedural()
     rng = np.random.RandomState(0)
     batches = tf.constant(
         np.stack([data.sample_observations(BATCH, rng) for _ in range(num_models)]), tf.float32
     )
-    members = make_members(num_models, data.observation_shape)
-    group = StackedVAEGroup(make_members(num_models, data.observation_shape))
+    members = make_members(num_models, data.observation_shape, precision)
+    group = StackedVAEGroup(
+        make_members(num_models, data.observation_shape, precision),
+        models_per_chunk=models_per_chunk,
+    )
     stacked_step = tf.function(group.train_step)
     single_steps = [tf.function(m.train_step) for m in members]
 
@@ -148,6 +157,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,4,10")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--precision", default="float32", help="float32 or mixed_bfloat16")
+    parser.add_argument(
+        "--models_per_chunk",
+        type=int,
+        default=None,
+        help="models one chunk of the stacked step runs at once (default: the device's choice)",
+    )
     parser.add_argument("--end_to_end", action="store_true")
     parser.add_argument("--e2e_steps", type=int, default=200)
     args = parser.parse_args()
@@ -157,7 +173,7 @@ def main() -> None:
         f"{'GFLOP/step':>11} {'stacked GFLOP/s':>16} {'sequential GFLOP/s':>19}"
     )
     for size in sizes:
-        row = compare(size, args.rounds, args.steps)
+        row = compare(size, args.rounds, args.steps, args.precision, args.models_per_chunk)
         print(
             f"{row['S']:>3} {row['stacked_images_per_s']:>14.0f} "
             f"{row['sequential_images_per_s']:>17.0f} {row['ratio']:>6.2f} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -157,3 +158,41 @@ def test_stacked_bfloat16_models_match_their_runs_alone_to_bfloat16_precision(tm
         for name, value in alone_arrays.items():
             if "optimizer" not in name:  # Adam's moments of near-zero gradients are all rounding
                 np.testing.assert_allclose(group_arrays[name], value, atol=1e-3, err_msg=name)
+
+
+@pytest.mark.parametrize("models_per_chunk", [2, 3])
+def test_chunks_of_several_models_take_the_same_step_as_one_model_at_a_time(models_per_chunk):
+    import gin
+
+    from tfdis.testing import build_configured_model
+
+    def group(chunk):
+        members = []
+        for s in range(3):
+            keras.utils.set_random_seed(s)
+            members.append(
+                build_configured_model(
+                    ["models/betavae.gin"],
+                    ["encoder.num_latent = 4", f"vae.beta = {s + 1.0}"],
+                    (64, 64, 1),
+                    noise_seed=s,
+                )
+            )
+            gin.clear_config()
+        return stacked.StackedVAEGroup(members, models_per_chunk=chunk)
+
+    batch = tf.cast(tf.random.stateless_uniform([3, 8, 64, 64, 1], seed=[1, 2]) > 0.8, tf.float32)
+    one, several = group(1), group(models_per_chunk)
+    assert (one.models_per_chunk, several.models_per_chunk) == (1, models_per_chunk)
+    for _ in range(2):
+        logs_one, logs_several = one.train_step(batch), several.train_step(batch)
+    for a, b in zip(logs_one, logs_several, strict=True):
+        np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-5)
+    for a, b in zip(one.variables, several.variables, strict=True):
+        # Adam's first steps move a weight by ~lr (1e-4) whatever its gradient's size, so a
+        # near-zero gradient whose rounding differs can move it by up to 2 lr in 2 steps.
+        close = np.isclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
+        assert close.mean() > 0.999
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=2.5e-4)
+    with pytest.raises(ValueError, match="models_per_chunk must be positive"):
+        stacked.resolve_models_per_chunk(0, 3)

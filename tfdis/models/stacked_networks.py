@@ -84,6 +84,7 @@ class StackedNetwork:
                 )
         # One [S, *shape] variable per weight of the template, in the template's weight order.
         self._weights: dict[int, list[keras.Variable]] = {}
+        self._positions: dict[int, tuple[int, int]] = {}  # layer -> its range in `variables`
         self.variables: list[keras.Variable] = []
         layers_of = [list(model.layers) for model in models]
         for position, layer in enumerate(self.template.layers):
@@ -95,23 +96,37 @@ class StackedNetwork:
                 stacked.append(variable)
                 self.variables.append(variable)
             self._weights[id(layer)] = stacked
+            self._positions[id(layer)] = (len(self.variables) - len(stacked), len(self.variables))
 
-    def __call__(self, inputs: tf.Tensor):
-        """Runs the S models on stacked inputs `[S, B, *input_shape]`.
+    def __call__(self, inputs: tf.Tensor, weights: Sequence[tf.Tensor] | None = None):
+        """Runs the models on stacked inputs `[S', B, *input_shape]`.
+
+        Args:
+            inputs: one batch per model.
+            weights: the weights to use, in `variables` order, each `[S', ...]` (a slice of
+                the models, e.g. from `slice_weights`); None uses all S models' variables.
 
         Returns:
-            The template's output structure with every tensor stacked `[S, B, ...]`.
+            The template's output structure with every tensor stacked `[S', B, ...]`.
         """
-        if inputs.shape[0] is not None and inputs.shape[0] != self.num_models:
+        weights = list(self.variables if weights is None else weights)
+        num_models = int(weights[0].shape[0])
+        if inputs.shape[0] is not None and inputs.shape[0] != num_models:
             raise ValueError(
-                f"stacked inputs must have leading axis S={self.num_models}, got {inputs.shape}"
+                f"stacked inputs must have leading axis S={num_models}, got {inputs.shape}"
             )
-        outputs = self.template._run_through_graph(inputs, operation_fn=self._stacked_layer)
-        return tf.nest.map_structure(lambda x: _to_stacked(x, self.num_models), outputs)
+        by_layer = {key: weights[start:stop] for key, (start, stop) in self._positions.items()}
+        outputs = self.template._run_through_graph(
+            inputs, operation_fn=lambda layer: self._stacked_layer(layer, by_layer, num_models)
+        )
+        return tf.nest.map_structure(lambda x: _to_stacked(x, num_models), outputs)
 
-    def _stacked_layer(self, layer):
-        weights = self._weights[id(layer)]
-        s = self.num_models
+    def slice_weights(self, start: int, stop: int) -> list[tf.Tensor]:
+        """Models `start..stop-1`'s weights, `[stop - start, ...]` each, in `variables` order."""
+        return [variable[start:stop] for variable in self.variables]
+
+    def _stacked_layer(self, layer, by_layer: dict, s: int):
+        weights = by_layer[id(layer)]
         if isinstance(layer, layers.Conv2D):
             return lambda x, **_: _conv(layer, weights, _to_grouped(x, s), s)
         if isinstance(layer, layers.Conv2DTranspose):
@@ -190,7 +205,8 @@ def _conv(layer, weights, x: _Grouped, num_models: int) -> _Grouped:
     inputs = tf.cast(x.tensor, layer.compute_dtype)
     y = tf.nn.conv2d(inputs, filters, layer.strides, layer.padding.upper())
     if layer.use_bias:
-        y = y + _grouped_bias(layer, weights[1])
+        # bias_add, not +: grappler fuses Conv + BiasAdd + ReLU, and BiasAddGrad is one op.
+        y = tf.nn.bias_add(y, _grouped_bias(layer, weights[1]))
     return _Grouped(layer.activation(y), f)
 
 
@@ -199,16 +215,18 @@ def _conv_transpose(layer, weights, x: _Grouped, num_models: int) -> _Grouped:
     kh, kw, f, c = (int(d) for d in kernel.shape[1:])
     filters = tf.reshape(tf.transpose(kernel, [1, 2, 3, 0, 4]), [kh, kw, f, num_models * c])
     height, width = (int(d) for d in layer.output.shape[1:3])
-    batch = tf.shape(x.tensor)[0]
+    # A static output shape where the batch is known lets the kernel pick its plan ahead.
+    batch = x.tensor.shape[0] if x.tensor.shape[0] is not None else tf.shape(x.tensor)[0]
     y = tf.nn.conv2d_transpose(
         tf.cast(x.tensor, layer.compute_dtype),
         filters,
-        tf.stack([batch, height, width, num_models * f]),
+        [batch, height, width, num_models * f],
         layer.strides,
         layer.padding.upper(),
     )
     if layer.use_bias:
-        y = y + _grouped_bias(layer, weights[1])
+        # bias_add, not +: grappler fuses Conv + BiasAdd + ReLU, and BiasAddGrad is one op.
+        y = tf.nn.bias_add(y, _grouped_bias(layer, weights[1]))
     return _Grouped(layer.activation(y), f)
 
 

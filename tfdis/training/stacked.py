@@ -102,6 +102,22 @@ def check_stackable(model: BaseVAE) -> None:
         )
 
 
+def resolve_models_per_chunk(models_per_chunk: int | None, num_models: int) -> int:
+    """How many models one chunk of the stacked step runs at once (None: the device's choice).
+
+    An accelerator runs the whole group at once (one small model leaves it mostly idle). A
+    CPU runs one model at a time: its step is bound by cache, and S models' activations at
+    once (e.g. 84 MB per conv layer at S = 10, batch 64) miss the cache that one model's
+    (8 MB) fit in; `benchmarks/bench_stacked.py --models_per_chunk=...` measures it.
+    """
+    if models_per_chunk is None:
+        on_accelerator = bool(devices.accelerators())
+        return num_models if on_accelerator else 1
+    if models_per_chunk < 1:
+        raise ValueError(f"models_per_chunk must be positive, got {models_per_chunk}")
+    return min(models_per_chunk, num_models)
+
+
 class StackedVAEGroup:
     """S built `BaseVAE` models trained as one: stacked networks, one elementwise optimizer.
 
@@ -117,7 +133,12 @@ class StackedVAEGroup:
             optimizer.
     """
 
-    def __init__(self, members: Sequence[BaseVAE], member_gin=None):
+    def __init__(
+        self,
+        members: Sequence[BaseVAE],
+        member_gin=None,
+        models_per_chunk: int | None = None,
+    ):
         for model in members:
             check_stackable(model)
         self.members = list(members)
@@ -137,6 +158,7 @@ class StackedVAEGroup:
         self.optimizer = type(template).from_config(template.get_config())
         self.optimizer.build(self.variables)
         self._member_gin = member_gin or (lambda s: contextlib.nullcontext())
+        self.models_per_chunk = resolve_models_per_chunk(models_per_chunk, self.num_models)
         self.load_from_members()
 
     # --- one step -------------------------------------------------------------------------------
@@ -152,26 +174,19 @@ class StackedVAEGroup:
                 updated and the message lists which models (0 = non-finite).
         """
         step = self.optimizer.iterations
-        with tf.GradientTape() as tape:
-            # unstack, not indexing: the gradient of S index ops is S zero-padded full-size
-            # tensors summed, the gradient of one unstack is one stack.
-            means, logvars = (tf.unstack(t, self.num_models) for t in self.encoder(observations))
-            posteriors, samples = [], []
-            for s, model in enumerate(self.members):
-                with self._member_gin(s):
-                    posterior = model.make_posterior(means[s], logvars[s])
-                    posteriors.append(posterior)
-                    samples.append(posterior.sample(model.noise_seed_for_step(step)))
-            logits = tf.unstack(self.decoder(tf.stack(samples)), self.num_models)
-            images = tf.unstack(observations, self.num_models)
-            terms = []
-            for s, model in enumerate(self.members):
-                with self._member_gin(s):
-                    terms.append(
-                        model.loss_terms(images[s], posteriors[s], samples[s], logits[s], step)
-                    )
-            total = tf.add_n([t["loss"] for t in terms])
-        gradients = tape.gradient(total, self.variables)
+        terms: list[dict[str, tf.Tensor]] = []
+        parts: list[list[tf.Tensor]] = [[] for _ in self.variables]
+        previous: list[tf.Tensor] = []
+        for start in range(0, self.num_models, self.models_per_chunk):
+            stop = min(start + self.models_per_chunk, self.num_models)
+            # Chunks run one after another, so one chunk's activations stay in cache.
+            with tf.control_dependencies(previous):
+                chunk_terms, chunk_gradients = self._chunk(observations, step, start, stop)
+            terms.extend(chunk_terms)
+            for part, gradient in zip(parts, chunk_gradients, strict=True):
+                part.append(gradient)
+            previous = chunk_gradients
+        gradients = [p[0] if len(p) == 1 else tf.concat(p, axis=0) for p in parts]
         losses = tf.stack([t["loss"] for t in terms])
         squared_norms = tf.add_n(
             [tf.reduce_sum(tf.reshape(tf.square(g), [self.num_models, -1]), 1) for g in gradients]
@@ -198,6 +213,41 @@ class StackedVAEGroup:
                 model.trackers[name].update_state(value)
             logs.append({name: tracker.result() for name, tracker in model.trackers.items()})
         return logs
+
+    def _chunk(
+        self, observations: tf.Tensor, step: tf.Tensor, start: int, stop: int
+    ) -> tuple[list[dict[str, tf.Tensor]], list[tf.Tensor]]:
+        """Loss terms of models `start..stop-1` and their gradients, `[stop - start, ...]` each."""
+        size = stop - start
+        with tf.GradientTape() as tape:
+            weights = (
+                self.encoder.slice_weights(start, stop),
+                self.decoder.slice_weights(start, stop),
+            )
+            tape.watch(weights)
+            images = observations[start:stop]
+            # unstack, not indexing: the gradient of S index ops is S zero-padded full-size
+            # tensors summed, the gradient of one unstack is one stack.
+            means, logvars = (tf.unstack(t, size) for t in self.encoder(images, weights[0]))
+            posteriors, samples = [], []
+            for k, s in enumerate(range(start, stop)):
+                model = self.members[s]
+                with self._member_gin(s):
+                    posterior = model.make_posterior(means[k], logvars[k])
+                    posteriors.append(posterior)
+                    samples.append(posterior.sample(model.noise_seed_for_step(step)))
+            logits = tf.unstack(self.decoder(tf.stack(samples), weights[1]), size)
+            images = tf.unstack(images, size)
+            terms = []
+            for k, s in enumerate(range(start, stop)):
+                with self._member_gin(s):
+                    terms.append(
+                        self.members[s].loss_terms(
+                            images[k], posteriors[k], samples[k], logits[k], step
+                        )
+                    )
+            total = tf.add_n([t["loss"] for t in terms])
+        return terms, tape.gradient(total, weights[0] + weights[1])
 
     # --- moving state between the group and its members ------------------------------------------
 
