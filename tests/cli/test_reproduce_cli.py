@@ -210,7 +210,9 @@ def test_model_nums_parse_ranges_and_lists():
 
 
 def test_a_block_trains_stacked_then_finishes_each_model(tmp_path):
-    outcomes = reproduce_block(STUDY, [0, 1, 2], str(tmp_path), visualize=False, gin_bindings=TINY)
+    outcomes = reproduce_block(
+        STUDY, [0, 1, 2], str(tmp_path), visualize=False, gin_bindings=TINY, models_per_chunk=2
+    )
     for model_num, outcome in zip([0, 1, 2], outcomes, strict=True):
         assert outcome["model_dir"] == os.path.join(str(tmp_path), str(model_num))
         assert outcome["train"]["stacked_group_size"] == 3

@@ -379,6 +379,7 @@ def train_stacked_with_gin(
     model_dirs: Sequence[str],
     member_configs: Sequence[tuple[Sequence[str], Sequence[str]]],
     overwrite: bool = False,
+    models_per_chunk: int | None = None,
 ) -> list[dict]:
     """Trains S models in one stacked step; each ends as if trained alone in its `model_dir`.
 
@@ -387,6 +388,8 @@ def train_stacked_with_gin(
         member_configs: per model, `(gin config files, gin bindings)` as `tfdis_train` takes them.
         overwrite: replace existing run directories (else finished runs are refused and
             unfinished ones resumed, as for a single run).
+        models_per_chunk: models the step runs at once (`resolve_models_per_chunk`; None: all
+            on an accelerator, one at a time on a CPU). It changes speed, not results.
 
     Returns:
         Each model's train results (as `train_with_gin` returns them).
@@ -416,7 +419,9 @@ def train_stacked_with_gin(
             gin_utils.parse_config(members[s].config_files, members[s].bindings)
             yield
 
-        group = StackedVAEGroup([m.model for m in members], member_gin=member_gin)
+        group = StackedVAEGroup(
+            [m.model for m in members], member_gin=member_gin, models_per_chunk=models_per_chunk
+        )
         start_step = _restore_members(members)
         group.load_from_members()
         _train_group(group, members, data, start_step)
