@@ -123,6 +123,7 @@ def end_to_end(num_models: int, training_steps: int) -> dict:
     bindings = [
         "dataset.name = 'dsprites_procedural'",
         f"model.training_steps = {training_steps}",
+        "model.batch_size = 64",
         "model.eval_steps = 10",
         "encoder.num_latent = 10",
     ]
