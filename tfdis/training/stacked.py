@@ -323,10 +323,11 @@ def _prepare_member(
             "already); leave model.distribution and model.jit_compile at their defaults"
         )
     # The members' precision is their runs' alone ('auto' resolves the same way).
-    setup = devices.configure("default", False, settings["mixed_precision"])
+    checkpoint_dir = layout.checkpoint_dir(model_dir)
+    precision = single.recorded_precision(checkpoint_dir, settings["mixed_precision"])
+    setup = devices.configure("default", False, precision)
     keras.utils.set_random_seed(seed)
     devices.build_model(model, setup, data.observation_shape, seed, data.dataset_size)
-    checkpoint_dir = layout.checkpoint_dir(model_dir)
     checkpoint = tf.train.Checkpoint(model=model, **model.checkpoint_objects())
     manager = tf.train.CheckpointManager(
         checkpoint,
@@ -338,6 +339,7 @@ def _prepare_member(
         results.atomic_write_text(
             os.path.join(checkpoint_dir, single.RUN_CONFIG_FILE), gin.config_str()
         )
+    results.atomic_write_text(os.path.join(checkpoint_dir, single.PRECISION_FILE), setup.precision)
     preview = pipeline.sample_batch(data, 8, seed, 0, pipeline.EVAL_STREAM)
     member = _Member(
         model_dir,
@@ -439,6 +441,11 @@ def _check_shared_settings(members: Sequence[_Member]) -> None:
                     f"model {s} ({member.model_dir}) has model.{key} = {member.settings[key]}, "
                     f"model 0 has {first.settings[key]}; a stacked group shares it"
                 )
+        if member.setup.precision != first.setup.precision:
+            raise ValueError(
+                f"model {s} ({member.model_dir}) runs in {member.setup.precision}, model 0 in "
+                f"{first.setup.precision}; a stacked group shares one precision"
+            )
         if member.dataset_config != first.dataset_config:
             raise ValueError(
                 f"model {s} ({member.model_dir}) is configured for another dataset than model 0; "

@@ -31,6 +31,8 @@ from tfdis.utils import gin_utils, layout, results
 RUN_CONFIG_FILE = "run_config.gin"
 # The input path ("device" or "tf_data") a run started with, reused when it resumes.
 INPUT_PIPELINE_FILE = "input_pipeline.txt"
+# The precision a run started with ('auto' resolved), reused when it resumes.
+PRECISION_FILE = "mixed_precision.txt"
 # Bindings that may change between an interrupted run and its resumption.
 RESUMABLE_CHANGES = ("model.training_steps",)
 
@@ -125,6 +127,19 @@ def _traversal_image(model: BaseVAE, observation: np.ndarray) -> np.ndarray:
             return tf.sigmoid(tf.cast(logits, tf.float32)).numpy()
 
     return latent_traversal_image(decode_fn, base, TRAVERSAL_VALUES.astype(base.dtype))[None]
+
+
+def recorded_precision(checkpoint_dir: str, mixed_precision: str) -> str:
+    """The precision a run in `checkpoint_dir` started with, else `mixed_precision`.
+
+    'auto' resolves by the machine (bfloat16 where the CPU has bfloat16 instructions), and the
+    resolution may change between versions: a resumed run keeps the precision it started with.
+    """
+    path = os.path.join(checkpoint_dir, PRECISION_FILE)
+    if not os.path.exists(path):
+        return mixed_precision
+    with open(path) as f:
+        return f.read().strip()
 
 
 def select_recorded_input_pipeline(
@@ -244,7 +259,8 @@ def train(
             "mixed_precision": mixed_precision,
         }
     start_time = time.time()
-    setup = devices.configure(distribution, jit_compile, mixed_precision)  # strategy first
+    precision = recorded_precision(layout.checkpoint_dir(model_dir), mixed_precision)
+    setup = devices.configure(distribution, jit_compile, precision)  # strategy first
     devices.check_run(setup, model, batch_size, jit_compile)
     # Non-chief workers of a multi-worker run resume from the chief's checkpoints and write to
     # a temporary directory.
@@ -270,6 +286,7 @@ def train(
         )
     else:
         results.atomic_write_text(os.path.join(checkpoint_dir, RUN_CONFIG_FILE), gin.config_str())
+    results.atomic_write_text(os.path.join(checkpoint_dir, PRECISION_FILE), setup.precision)
     start_step = int(optimizer.iterations.numpy())
     if start_step > training_steps:
         raise ValueError(
