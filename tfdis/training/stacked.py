@@ -27,7 +27,6 @@ import contextlib
 import dataclasses
 import os
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 
 import gin
@@ -40,9 +39,9 @@ from tfdis.data import device_resident, pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models.stacked_networks import StackedNetwork
 from tfdis.models.vae import BaseVAE
-from tfdis.training import devices, export
+from tfdis.training import devices
 from tfdis.training import train as single
-from tfdis.training.progress import ProgressLogger, format_duration
+from tfdis.training.progress import ProgressLogger
 from tfdis.utils import gin_utils, layout, results
 
 # Settings every member of a group must share (they shape the one loop that trains them all).
@@ -559,31 +558,14 @@ def _finish_member(member: _Member, data, start_time: float, group_size: int) ->
     twin = settings["model"]
     twin.build_networks(data.observation_shape, dataset_size=data.dataset_size)
     twin.configure_optimizers()
-    model, seed = member.model, settings["random_seed"]
-    eval_results = single.evaluate_loss_terms(
-        model, data, settings["batch_size"], seed, settings["eval_steps"], member.setup
-    )
-    export.export_vae(
-        model,
-        layout.saved_model_dir(member.model_dir),
-        metadata={"dataset": data.name, "random_seed": seed},
-    )
-    train_results = dict(eval_results)
-    train_results.update(
-        global_step=int(model.optimizer.iterations),
-        elapsed_time=time.time() - start_time,
-        uuid=str(uuid.uuid4()),
-        stacked_group_size=group_size,
-        **member.setup.describe(),
-    )
-    result_dir = layout.results_dir(member.model_dir)
-    results.save_gin_config(result_dir, "train", gin_utils.operative_config())
-    results.update_result_directory(result_dir, "train", train_results)
-    logging.info(
-        "Finished %s (stacked, %d models) in %s: %s",
+    return single.finish_run(
+        member.model,
+        data,
         member.model_dir,
-        group_size,
-        format_duration(train_results["elapsed_time"]),
-        {k: round(v, 4) for k, v in eval_results.items()},
+        settings["batch_size"],
+        settings["random_seed"],
+        settings["eval_steps"],
+        member.setup,
+        start_time,
+        stacked_group_size=group_size,
     )
-    return train_results

@@ -359,6 +359,33 @@ def train(
             progress.maybe_log(step, {k: float(v) for k, v in logs.items()})
     writer.flush()
 
+    train_results = finish_run(
+        model, data, model_dir, batch_size, random_seed, eval_steps, setup, start_time
+    )
+    if model_dir != shared_dir:
+        shutil.rmtree(model_dir, ignore_errors=True)
+    return train_results
+
+
+def finish_run(
+    model: BaseVAE,
+    data,
+    model_dir: str,
+    batch_size: int,
+    random_seed: int,
+    eval_steps: int,
+    setup: devices.DeviceSetup,
+    start_time: float,
+    **extra_results,
+) -> dict:
+    """Evaluates, exports and records a trained model: the end of a run, alone or stacked.
+
+    Writes the SavedModel, the operative gin config and dlib's train results (eval loss terms,
+    global_step, elapsed_time, uuid, `extra_results` and the device setup) into `model_dir`.
+
+    Returns:
+        The train results dict.
+    """
     eval_results = evaluate_loss_terms(model, data, batch_size, random_seed, eval_steps, setup)
     export.export_vae(
         model,
@@ -367,21 +394,21 @@ def train(
     )
     train_results = dict(eval_results)
     train_results.update(
-        global_step=int(optimizer.iterations.numpy()),
+        global_step=int(model.optimizer.iterations.numpy()),
         elapsed_time=time.time() - start_time,
         uuid=str(uuid.uuid4()),
+        **extra_results,
         **setup.describe(),
     )
     result_dir = layout.results_dir(model_dir)
     results.save_gin_config(result_dir, "train", gin_utils.operative_config())
     results.update_result_directory(result_dir, "train", train_results)
     logging.info(
-        "Finished training in %s: %s",
+        "Finished training %s in %s: %s",
+        model_dir,
         format_duration(train_results["elapsed_time"]),
         {k: round(v, 4) for k, v in eval_results.items()},
     )
-    if model_dir != shared_dir:
-        shutil.rmtree(model_dir, ignore_errors=True)
     return train_results
 
 
