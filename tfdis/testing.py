@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -100,3 +101,39 @@ def build_configured_model(
     model.build_networks(observation_shape, noise_seed=noise_seed, dataset_size=dataset_size)
     model.configure_optimizers()
     return model
+
+
+def checkpoint_arrays(model_dir: str) -> dict[str, np.ndarray]:
+    """Every array of a run's latest checkpoint (weights, optimizer state) by its checkpoint key."""
+    import tensorflow as tf
+
+    from tfdis.utils import layout
+
+    reader = tf.train.load_checkpoint(layout.checkpoint_dir(model_dir))
+    return {
+        name: reader.get_tensor(name)
+        for name in reader.get_variable_to_shape_map()
+        if name != "_CHECKPOINTABLE_OBJECT_GRAPH" and "save_counter" not in name
+    }
+
+
+@contextlib.contextmanager
+def training_killed_at(step: int) -> Iterator[None]:
+    """Training inside the block raises `KeyboardInterrupt` at `step`, as if the run were killed.
+
+    The step has run but is not logged or checkpointed, so the run keeps its earlier checkpoints.
+    """
+    from tfdis.training import progress
+
+    original = progress.ProgressLogger.maybe_log
+
+    def die(self, current: int, logs):
+        if current == step:
+            raise KeyboardInterrupt
+        return original(self, current, logs)
+
+    progress.ProgressLogger.maybe_log = die
+    try:
+        yield
+    finally:
+        progress.ProgressLogger.maybe_log = original

@@ -10,8 +10,13 @@ import tensorflow as tf
 
 from tfdis.data import device_resident
 from tfdis.data.named_data import register_dataset
-from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquaresGrid
-from tfdis.training import progress, train
+from tfdis.testing import (
+    TINY_TRAINING_BINDINGS,
+    TinySquaresGrid,
+    checkpoint_arrays,
+    training_killed_at,
+)
+from tfdis.training import train
 from tfdis.utils import layout
 
 register_dataset("test_squares_grid", TinySquaresGrid)
@@ -20,15 +25,6 @@ DEVICE_RUN = [
     "dataset.name = 'test_squares_grid'",
     "model.input_pipeline = 'device'",
 ]
-
-
-def _checkpoint_arrays(model_dir: str) -> dict[str, np.ndarray]:
-    reader = tf.train.load_checkpoint(layout.checkpoint_dir(model_dir))
-    return {
-        name: reader.get_tensor(name)
-        for name in reader.get_variable_to_shape_map()
-        if name != "_CHECKPOINTABLE_OBJECT_GRAPH" and "save_counter" not in name
-    }
 
 
 def _record_choices(monkeypatch) -> list:
@@ -51,23 +47,15 @@ def test_resumed_device_run_reads_the_same_batches(tmp_path, monkeypatch):
     assert isinstance(choices[-1], device_resident.DeviceResidentObservations)
 
     resumed = str(tmp_path / "resumed")
-    original = progress.ProgressLogger.maybe_log
-
-    def die_at_step_3(self, step, logs):
-        if step == 3:
-            raise KeyboardInterrupt  # killed after the step-2 checkpoint, before step 4's
-        return original(self, step, logs)
-
-    monkeypatch.setattr(progress.ProgressLogger, "maybe_log", die_at_step_3)
-    with pytest.raises(KeyboardInterrupt):
+    # Killed after the step-2 checkpoint, before step 4's.
+    with training_killed_at(3), pytest.raises(KeyboardInterrupt):
         train.train_with_gin(resumed, gin_bindings=DEVICE_RUN)
     assert tf.train.latest_checkpoint(layout.checkpoint_dir(resumed)).endswith("ckpt-2")
-    monkeypatch.setattr(progress.ProgressLogger, "maybe_log", original)
     resumed_result = train.train_with_gin(resumed, gin_bindings=DEVICE_RUN)
     assert resumed_result["global_step"] == 4
     assert all(isinstance(c, device_resident.DeviceResidentObservations) for c in choices)
 
-    a, b = _checkpoint_arrays(straight), _checkpoint_arrays(resumed)
+    a, b = checkpoint_arrays(straight), checkpoint_arrays(resumed)
     assert a.keys() == b.keys() and len(a) > 10
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
@@ -77,7 +65,7 @@ def test_resumed_device_run_reads_the_same_batches(tmp_path, monkeypatch):
     other = str(tmp_path / "tf_data")
     train.train_with_gin(other, gin_bindings=[*DEVICE_RUN, "model.input_pipeline = 'tf_data'"])
     assert choices[-1] is None
-    c = _checkpoint_arrays(other)
+    c = checkpoint_arrays(other)
     assert any(not np.array_equal(a[name], c[name]) for name in a if a[name].dtype.kind == "f")
 
 
@@ -109,6 +97,6 @@ def test_a_resumed_auto_run_keeps_the_path_it_started_with(tmp_path, monkeypatch
         assert f.read() == "tf_data"
     straight = str(tmp_path / "straight")
     train.train_with_gin(straight, gin_bindings=[*auto, "model.input_pipeline = 'tf_data'"])
-    a, b = _checkpoint_arrays(straight), _checkpoint_arrays(model_dir)
+    a, b = checkpoint_arrays(straight), checkpoint_arrays(model_dir)
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)

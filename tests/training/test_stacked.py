@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from tfdis.data.named_data import register_dataset
-from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquaresGrid
+from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquaresGrid, checkpoint_arrays
 from tfdis.training import stacked, train
 from tfdis.utils import layout, results
 
@@ -34,15 +34,6 @@ def _bindings(extra) -> list[str]:
     return [*TINY_TRAINING_BINDINGS, "model.mixed_precision = 'float32'", *extra]
 
 
-def _checkpoint_arrays(model_dir: str) -> dict[str, np.ndarray]:
-    reader = tf.train.load_checkpoint(layout.checkpoint_dir(model_dir))
-    return {
-        name: reader.get_tensor(name)
-        for name in reader.get_variable_to_shape_map()
-        if name != "_CHECKPOINTABLE_OBJECT_GRAPH" and "save_counter" not in name
-    }
-
-
 def _train_results(model_dir: str) -> dict:
     return results.read_json(
         os.path.join(layout.results_dir(model_dir), "json", "train_results.json")
@@ -64,7 +55,7 @@ def alone_and_stacked(tmp_path_factory):
 
 def test_each_stacked_model_matches_the_model_trained_alone(alone_and_stacked):
     for alone_dir, stacked_dir in zip(*alone_and_stacked, strict=True):
-        alone, group = _checkpoint_arrays(alone_dir), _checkpoint_arrays(stacked_dir)
+        alone, group = checkpoint_arrays(alone_dir), checkpoint_arrays(stacked_dir)
         # Same checkpoint format: weights and Adam moments under the same names.
         assert sorted(alone) == sorted(group)
         for name, value in alone.items():
@@ -100,7 +91,7 @@ def test_a_killed_group_resumes_to_the_same_weights(alone_and_stacked, tmp_path)
         os.remove(os.path.join(layout.results_dir(model_dir), "aggregate", "train.json"))
     stacked.train_stacked_with_gin(group, [([], _bindings(extra)) for extra in MEMBER_BINDINGS[:2]])
     for model_dir, reference in zip(group, alone_and_stacked[0][:2], strict=True):
-        resumed, uninterrupted = _checkpoint_arrays(model_dir), _checkpoint_arrays(reference)
+        resumed, uninterrupted = checkpoint_arrays(model_dir), checkpoint_arrays(reference)
         for name, value in uninterrupted.items():
             np.testing.assert_allclose(resumed[name], value, rtol=1e-4, atol=1e-5, err_msg=name)
 
@@ -133,7 +124,7 @@ def test_stacked_models_sample_the_device_resident_batches_of_their_runs_alone(t
     for alone_dir, stacked_dir in zip(alone, group, strict=True):
         with open(os.path.join(layout.checkpoint_dir(stacked_dir), "input_pipeline.txt")) as f:
             assert f.read() == "device"
-        alone_arrays, group_arrays = _checkpoint_arrays(alone_dir), _checkpoint_arrays(stacked_dir)
+        alone_arrays, group_arrays = checkpoint_arrays(alone_dir), checkpoint_arrays(stacked_dir)
         for name, value in alone_arrays.items():
             np.testing.assert_allclose(
                 group_arrays[name], value, rtol=1e-4, atol=1e-5, err_msg=name
@@ -156,7 +147,7 @@ def test_stacked_bfloat16_models_match_their_runs_alone_to_bfloat16_precision(tm
         # bfloat16 keeps 8 bits of mantissa: 2^-8 ~ 0.4% per rounding.
         for key in ("loss", "reconstruction_loss", "elbo"):
             np.testing.assert_allclose(group_results[key], alone_results[key], rtol=1e-2)
-        alone_arrays, group_arrays = _checkpoint_arrays(alone_dir), _checkpoint_arrays(stacked_dir)
+        alone_arrays, group_arrays = checkpoint_arrays(alone_dir), checkpoint_arrays(stacked_dir)
         for name, value in alone_arrays.items():
             if "optimizer" not in name:  # Adam's moments of near-zero gradients are all rounding
                 np.testing.assert_allclose(group_arrays[name], value, atol=1e-3, err_msg=name)

@@ -14,18 +14,14 @@ import tensorflow as tf
 
 from tfdis.data import pipeline
 from tfdis.data.named_data import register_dataset
-from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquares
-from tfdis.training import progress, train
+from tfdis.testing import (
+    TINY_TRAINING_BINDINGS,
+    TinySquares,
+    checkpoint_arrays,
+    training_killed_at,
+)
+from tfdis.training import train
 from tfdis.utils import layout
-
-
-def _checkpoint_arrays(model_dir: str) -> dict[str, np.ndarray]:
-    reader = tf.train.load_checkpoint(layout.checkpoint_dir(model_dir))
-    return {
-        name: reader.get_tensor(name)
-        for name in reader.get_variable_to_shape_map()
-        if name != "_CHECKPOINTABLE_OBJECT_GRAPH" and "save_counter" not in name
-    }
 
 
 @pytest.fixture(scope="module")
@@ -151,20 +147,13 @@ def test_overwrite_replaces_the_run(tmp_path):
     assert os.path.isdir(layout.saved_model_dir(model_dir))
 
 
-def test_interrupted_run_resumes_and_matches_an_uninterrupted_one(tmp_path, monkeypatch):
+def test_interrupted_run_resumes_and_matches_an_uninterrupted_one(tmp_path):
     straight = str(tmp_path / "straight")
     train.train_with_gin(straight, gin_bindings=TINY_TRAINING_BINDINGS)
 
     resumed = str(tmp_path / "resumed")
-    original = progress.ProgressLogger.maybe_log
-
-    def die_at_step_3(self, step, logs):
-        if step == 3:
-            raise KeyboardInterrupt  # killed after the step-2 checkpoint, before step 4's
-        return original(self, step, logs)
-
-    monkeypatch.setattr(progress.ProgressLogger, "maybe_log", die_at_step_3)
-    with pytest.raises(KeyboardInterrupt):
+    # Killed after the step-2 checkpoint, before step 4's.
+    with training_killed_at(3), pytest.raises(KeyboardInterrupt):
         train.train_with_gin(resumed, gin_bindings=TINY_TRAINING_BINDINGS)
     assert tf.train.latest_checkpoint(layout.checkpoint_dir(resumed)).endswith("ckpt-2")
     assert not os.path.exists(layout.saved_model_dir(resumed))
@@ -173,10 +162,9 @@ def test_interrupted_run_resumes_and_matches_an_uninterrupted_one(tmp_path, monk
     with pytest.raises(FileExistsError, match="different gin configuration"):
         train.train_with_gin(resumed, gin_bindings=[*TINY_TRAINING_BINDINGS, "vae.beta = 2."])
 
-    monkeypatch.setattr(progress.ProgressLogger, "maybe_log", original)
     result = train.train_with_gin(resumed, gin_bindings=TINY_TRAINING_BINDINGS)
     assert result["global_step"] == 4
-    a, b = _checkpoint_arrays(straight), _checkpoint_arrays(resumed)
+    a, b = checkpoint_arrays(straight), checkpoint_arrays(resumed)
     assert a.keys() == b.keys() and len(a) > 10
     for name in a:
         np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
@@ -224,7 +212,7 @@ def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path):
         "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
     )
     assert int(iterations) == first_bad
-    arrays = _checkpoint_arrays(model_dir)
+    arrays = checkpoint_arrays(model_dir)
     assert all(np.isfinite(v).all() for v in arrays.values() if v.dtype.kind == "f")
 
 
