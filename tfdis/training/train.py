@@ -135,11 +135,17 @@ def recorded_precision(checkpoint_dir: str, mixed_precision: str) -> str:
     'auto' resolves by the machine (bfloat16 where the CPU has bfloat16 instructions), and the
     resolution may change between versions: a resumed run keeps the precision it started with.
     """
-    path = os.path.join(checkpoint_dir, PRECISION_FILE)
-    if not os.path.exists(path):
-        return mixed_precision
-    with open(path) as f:
-        return f.read().strip()
+    return _recorded_choice([checkpoint_dir], PRECISION_FILE, mixed_precision)
+
+
+def _recorded_choice(checkpoint_dirs: Sequence[str], file_name: str, default: str) -> str:
+    """The choice recorded in `file_name` of the first checkpoint directory holding it."""
+    for checkpoint_dir in checkpoint_dirs:
+        path = os.path.join(checkpoint_dir, file_name)
+        if os.path.exists(path):
+            with open(path) as f:
+                return f.read().strip()
+    return default
 
 
 def select_recorded_input_pipeline(
@@ -154,14 +160,13 @@ def select_recorded_input_pipeline(
     Returns:
         The device-resident table, or None for the `tf.data` pipeline.
     """
-    recorded = [os.path.join(d, INPUT_PIPELINE_FILE) for d in checkpoint_dirs]
-    existing = [path for path in recorded if os.path.exists(path)]
-    if existing:
-        with open(existing[0]) as f:
-            input_pipeline = f.read().strip()
+    input_pipeline = _recorded_choice(checkpoint_dirs, INPUT_PIPELINE_FILE, input_pipeline)
     table = device_resident.select_input_pipeline(data, input_pipeline, images_drawn)
-    for path in recorded:
-        results.atomic_write_text(path, "tf_data" if table is None else "device")
+    for checkpoint_dir in checkpoint_dirs:
+        results.atomic_write_text(
+            os.path.join(checkpoint_dir, INPUT_PIPELINE_FILE),
+            "tf_data" if table is None else "device",
+        )
     return table
 
 
