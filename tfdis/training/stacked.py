@@ -364,6 +364,7 @@ def _restore_members(members: Sequence[_Member]) -> int:
     available = [set(run_dir.checkpoint_steps(layout.checkpoint_dir(m.model_dir))) for m in members]
     if not any(available):
         for member in members:
+            gin_utils.parse_config(member.config_files, member.bindings)
             run_dir.record_config(layout.checkpoint_dir(member.model_dir), 0)
         return 0
     common = set.intersection(*available)
@@ -381,6 +382,7 @@ def _restore_members(members: Sequence[_Member]) -> int:
         for member in members:
             checkpoint_dir = layout.checkpoint_dir(member.model_dir)
             run_dir.repair_state_file(checkpoint_dir, up_to=step)
+            gin_utils.parse_config(member.config_files, member.bindings)
             run_dir.record_config(checkpoint_dir, step)
         logging.info("Resuming the stacked group from step %d.", step)
         return step
