@@ -64,9 +64,10 @@ def _to_builtin(value: Any) -> Any:
     return value
 
 
-def to_json_text(data: Any) -> str:
+def to_json_text(data: Any, indent: int = 2, sort_keys: bool = True) -> str:
     """Indented standard JSON of `data` (numpy and TF values converted, non-finite as null)."""
-    return json.dumps(_to_builtin(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    builtin = _to_builtin(data)
+    return json.dumps(builtin, indent=indent, sort_keys=sort_keys, allow_nan=False) + "\n"
 
 
 def atomic_write_json(path: str, data: dict[str, Any]) -> None:
