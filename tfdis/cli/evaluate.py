@@ -85,6 +85,7 @@ def evaluate_run(
     from tfdis.training.export import read_model_metadata
     from tfdis.utils import layout, run_lock
 
+    run_lock.refuse_if_training(model_dir, "evaluate")
     if not os.path.isdir(layout.saved_model_dir(model_dir)):
         raise FileNotFoundError(
             f"{model_dir} has no exported model ({layout.saved_model_dir(model_dir)}); "

@@ -31,6 +31,6 @@ def one_line(error: BaseException) -> str:
     if not text:
         text = type(error).__name__
     configurables = gin_configurables(str(error))
-    if configurables:
+    if configurables and f"{configurables[0]}." not in text:
         text += f"\n  (in gin configurable '{configurables[0]}')"
     return text

@@ -91,8 +91,17 @@ def run_lock(run_dir: str, exclusive: bool = True, action: str = "train") -> Ite
         finally:
             held[2] -= 1
         return
+    if not exclusive and not os.path.isdir(os.path.dirname(path)):
+        yield  # nothing there to read, nor anyone training it
+        return
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    handle = open(path, "a+")
+    try:
+        handle = open(path, "a+")
+    except OSError:
+        if exclusive:
+            raise
+        yield  # a read-only location: nobody can be training there
+        return
     try:
         try:
             fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
@@ -110,6 +119,12 @@ def run_lock(run_dir: str, exclusive: bool = True, action: str = "train") -> Ite
             del _HELD[path]
     finally:
         handle.close()  # releases the lock
+
+
+def refuse_if_training(run_dir: str, action: str) -> None:
+    """Raises `RunLockedError` at once if another process trains `run_dir` (a quick probe)."""
+    with run_lock(run_dir, exclusive=False, action=action):
+        pass
 
 
 def run_locks(run_dirs, action: str = "train") -> contextlib.ExitStack:

@@ -238,6 +238,7 @@ def visualize_run(
         ValueError: the export's metadata names no dataset.
     """
     export_dir = layout.saved_model_dir(model_dir)
+    run_lock.refuse_if_training(model_dir, "visualize")
     if not os.path.isdir(export_dir):
         raise FileNotFoundError(
             f"{model_dir} has no exported model ({export_dir}); train it first with tfdis_train."
