@@ -25,6 +25,12 @@ from tfdis.training import export, interrupt, progress, run_dir, stacked, train
 from tfdis.utils import layout, run_lock, safe_replace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The tiny run without image summaries (they cost more than the steps).
+BINDINGS = (
+    *TINY_TRAINING_BINDINGS,
+    "model.image_summary_every_steps = 100",
+    "model.summary_every_steps = 100",
+)
 
 
 def _snapshot(directory: str) -> dict[str, str]:
@@ -76,7 +82,7 @@ def test_a_failed_overwrite_leaves_the_old_run_intact(finished_run, binding, err
 
 def test_an_overwrite_killed_mid_run_keeps_the_old_run_and_resumes(copied_run):
     before = _snapshot(copied_run)
-    bindings = [*TINY_TRAINING_BINDINGS, "model.random_seed = 7"]
+    bindings = [*BINDINGS, "model.random_seed = 7"]
     with training_killed_at(3), pytest.raises(KeyboardInterrupt):
         train.train_with_gin(copied_run, overwrite=True, gin_bindings=bindings)
     assert _snapshot(copied_run) == before  # old run intact, new one staged beside it
@@ -124,7 +130,7 @@ def locked_by_other_process():
 
     def lock(model_dir: str) -> None:
         os.makedirs(os.path.dirname(os.path.abspath(model_dir)), exist_ok=True)
-        handle = open(run_lock.lock_file_path(model_dir), "a+")  # noqa: SIM115
+        handle = open(run_lock.lock_file_path(model_dir), "a+")
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         handle.truncate(0)
         handle.write("4242@otherhost\n")
@@ -170,12 +176,7 @@ def test_a_stacked_group_locks_each_member(tmp_path, locked_by_other_process):
 
 def test_sigint_finishes_the_step_checkpoints_and_resumes(tmp_path, monkeypatch):
     model_dir = str(tmp_path / "run")
-    bindings = [
-        *TINY_TRAINING_BINDINGS,
-        "model.training_steps = 8",
-        "model.image_summary_every_steps = 100",
-        "model.checkpoint_every_steps = 100",
-    ]
+    bindings = [*BINDINGS, "model.training_steps = 8", "model.checkpoint_every_steps = 100"]
     original = progress.ProgressLogger.maybe_log
 
     def ctrl_c_at_step_2(self, step, logs):
@@ -190,7 +191,7 @@ def test_sigint_finishes_the_step_checkpoints_and_resumes(tmp_path, monkeypatch)
     assert run_dir.checkpoint_steps(layout.checkpoint_dir(model_dir))[0] == 3
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
     monkeypatch.setattr(progress.ProgressLogger, "maybe_log", original)
-    assert train.train_with_gin(model_dir, gin_bindings=bindings)["global_step"] == 8
+    assert _resume_recording_step(model_dir, bindings, monkeypatch)[0] == 3
 
 
 SECOND_SIGNAL = """
@@ -220,32 +221,46 @@ def test_a_second_signal_aborts_at_once():
 # --- 4, 5. leftovers and damaged checkpoints ----------------------------------------------------
 
 
-@pytest.fixture
-def killed_run(tmp_path) -> tuple[str, list[str]]:
-    """A run killed at step 5 of 6, after the checkpoints of steps 2, 3 and 4 (3 are kept)."""
-    model_dir = str(tmp_path / "run")
-    bindings = [
-        *TINY_TRAINING_BINDINGS,
-        "model.training_steps = 6",
-        "model.checkpoint_every_steps = 1",
-        "model.image_summary_every_steps = 100",
-    ]
+KILLED_BINDINGS = [*BINDINGS, "model.training_steps = 6", "model.checkpoint_every_steps = 1"]
+
+
+@pytest.fixture(scope="module")
+def killed_once(tmp_path_factory) -> str:
+    model_dir = str(tmp_path_factory.mktemp("killed") / "run")
     with training_killed_at(5), pytest.raises(KeyboardInterrupt):
-        train.train_with_gin(model_dir, gin_bindings=bindings)
+        train.train_with_gin(model_dir, gin_bindings=KILLED_BINDINGS)
+    return model_dir
+
+
+@pytest.fixture
+def killed_run(killed_once, tmp_path) -> tuple[str, list[str]]:
+    """A run killed at step 5 of 6, after the checkpoints of steps 3, 4 and 5 (3 are kept)."""
+    model_dir = str(tmp_path / "run")
+    shutil.copytree(killed_once, model_dir)
     assert run_dir.checkpoint_steps(layout.checkpoint_dir(model_dir)) == [5, 4, 3]
-    return model_dir, bindings
+    return model_dir, KILLED_BINDINGS
 
 
-def _resume_recording_step(model_dir: str, bindings, monkeypatch, **kwargs) -> tuple[int, dict]:
+class _Restored(Exception):
+    pass
+
+
+def _resume_recording_step(model_dir: str, bindings, monkeypatch, finish=False, **kwargs):
+    """The step a rerun restores (and its train results if `finish`, else it stops there)."""
     restored = []
     original = run_dir.restore_newest
 
     def spy(checkpoint, checkpoint_dir):
         restored.append(original(checkpoint, checkpoint_dir))
+        if not finish:
+            raise _Restored
         return restored[-1]
 
     monkeypatch.setattr(run_dir, "restore_newest", spy)
-    result = train.train_with_gin(model_dir, gin_bindings=bindings, **kwargs)
+    try:
+        result = train.train_with_gin(model_dir, gin_bindings=bindings, **kwargs)
+    except _Restored:
+        result = None
     return restored[0], result
 
 
@@ -254,19 +269,17 @@ def test_the_next_run_removes_leftovers_of_a_killed_one(killed_run, monkeypatch)
     os.makedirs(os.path.join(model_dir, ".tmp-export-x1y2", "variables"))
     os.makedirs(os.path.join(layout.checkpoint_dir(model_dir), "ckpt-6_temp"))
     step, result = _resume_recording_step(model_dir, bindings, monkeypatch)
-    assert step == 5 and result["global_step"] == 6
+    assert step == 5
     names = {n for _, dirs, files in os.walk(model_dir) for n in dirs + files}
     assert not any(n.startswith(".tmp-") or n.endswith("_temp") for n in names)
 
 
-def test_a_truncated_latest_checkpoint_falls_back_to_the_previous_one(
-    killed_run, monkeypatch
-):
+def test_a_truncated_latest_checkpoint_falls_back_to_the_previous_one(killed_run, monkeypatch):
     model_dir, bindings = killed_run
     data_file = os.path.join(layout.checkpoint_dir(model_dir), "ckpt-5.data-00000-of-00001")
     with open(data_file, "r+b") as f:
         f.truncate(100)
-    step, result = _resume_recording_step(model_dir, bindings, monkeypatch)
+    step, result = _resume_recording_step(model_dir, bindings, monkeypatch, finish=True)
     assert step == 4 and result["global_step"] == 6
 
 
@@ -274,8 +287,8 @@ def test_a_garbage_state_file_still_resumes_from_the_newest_checkpoint(killed_ru
     model_dir, bindings = killed_run
     with open(os.path.join(layout.checkpoint_dir(model_dir), "checkpoint"), "w") as f:
         f.write("\x00garbage{{{")
-    step, result = _resume_recording_step(model_dir, bindings, monkeypatch)
-    assert step == 5 and result["global_step"] == 6
+    step, _ = _resume_recording_step(model_dir, bindings, monkeypatch)
+    assert step == 5
 
 
 # --- 6. resuming with changed constants ----------------------------------------------------------
@@ -289,7 +302,11 @@ def test_a_stopped_run_resumes_with_a_lower_learning_rate_when_allowed(killed_ru
     with pytest.raises(FileExistsError, match="vae.beta: 1.0 -> 2.0"):
         train.train_with_gin(model_dir, gin_bindings=changed, allow_config_change=["optimizer"])
     step, result = _resume_recording_step(
-        model_dir, changed, monkeypatch, allow_config_change=["optimizer", "regularizer"]
+        model_dir,
+        changed,
+        monkeypatch,
+        finish=True,
+        allow_config_change=["optimizer", "regularizer"],
     )
     assert step == 5 and result["global_step"] == 6
     with open(os.path.join(layout.checkpoint_dir(model_dir), run_dir.CONFIG_HISTORY_FILE)) as f:
@@ -299,7 +316,9 @@ def test_a_stopped_run_resumes_with_a_lower_learning_rate_when_allowed(killed_ru
         "AdamOptimizer.learning_rate": ["0.001", "0.0005"],
         "vae.beta": ["1.0", "2.0"],
     }
-    learning_rate = checkpoint_arrays(model_dir)["optimizer/_learning_rate/.ATTRIBUTES/VARIABLE_VALUE"]
+    learning_rate = checkpoint_arrays(model_dir)[
+        "optimizer/_learning_rate/.ATTRIBUTES/VARIABLE_VALUE"
+    ]
     assert learning_rate == np.float32(0.0005)
 
 
@@ -308,18 +327,19 @@ class AllNaNSquares(TinySquares):
         return np.full((len(factors), 64, 64, 1), np.nan, np.float32)
 
 
-def test_a_nan_at_step_1_says_nothing_was_saved_and_a_changed_rerun_starts_over(tmp_path):
+def test_a_nan_at_step_1_says_nothing_was_saved_and_a_changed_rerun_starts_over(
+    tmp_path, monkeypatch
+):
     register_dataset("test_all_nan_squares", AllNaNSquares)
     model_dir = str(tmp_path / "run")
-    bindings = [*TINY_TRAINING_BINDINGS, "dataset.name = 'test_all_nan_squares'"]
+    bindings = [*BINDINGS, "dataset.name = 'test_all_nan_squares'"]
     with pytest.raises(train.NonFiniteLossError, match="at step 1. Nothing was saved") as info:
         train.train_with_gin(model_dir, gin_bindings=bindings)
     assert "checkpoint" not in str(info.value)
     assert not os.path.exists(model_dir)
-    result = train.train_with_gin(
-        model_dir, gin_bindings=[*TINY_TRAINING_BINDINGS, "AdamOptimizer.learning_rate = 0.0005"]
-    )
-    assert result["global_step"] == 4
+    changed = [*BINDINGS, "AdamOptimizer.learning_rate = 0.0005"]
+    step, _ = _resume_recording_step(model_dir, changed, monkeypatch)
+    assert step is None  # accepted, and started from scratch
 
 
 # --- 7. non-finite final evaluation ------------------------------------------------------------
@@ -332,7 +352,7 @@ def test_a_non_finite_final_evaluation_fails_the_run_and_records_nothing(tmp_pat
     monkeypatch.setattr(train, "evaluate_loss_terms", blown_up)
     model_dir = str(tmp_path / "run")
     with pytest.raises(train.NonFiniteResultError, match="kl_loss=inf, loss=nan"):
-        train.train_with_gin(model_dir, gin_bindings=TINY_TRAINING_BINDINGS)
+        train.train_with_gin(model_dir, gin_bindings=BINDINGS)
     assert not os.path.exists(layout.results_dir(model_dir))
     assert not os.path.exists(layout.saved_model_dir(model_dir))
 
@@ -358,3 +378,66 @@ def test_exported_encode_returns_an_empty_result_for_an_empty_batch(finished_run
     assert encoded["mean"].shape == (0, 3) and encoded["logvar"].shape == (0, 3)
     one = module.signatures["encode"](tf.zeros([1, 64, 64, 1]))
     assert one["mean"].shape == (1, 3)
+
+
+# --- the command line: SIGTERM, resume, and bit-identical results -------------------------------
+
+CLI_BINDINGS = [
+    "model.batch_size = 8",
+    "model.eval_steps = 2",
+    "encoder.num_latent = 2",
+    "model.checkpoint_every_steps = 1000",
+    "model.summary_every_steps = 1000",
+    "model.image_summary_every_steps = 1000",
+    "model.log_every_seconds = 0",
+]
+
+
+def _cli_train(model_dir: str, steps: int) -> subprocess.Popen:
+    bindings = [*CLI_BINDINGS, f"model.training_steps = {steps}"]
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tfdis.cli.train",
+            f"--model_dir={model_dir}",
+            "--gin_config=quickstart.gin",
+            *(f"--gin_bindings={b}" for b in bindings),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
+
+
+@pytest.mark.slow  # two command-line runs: about 30 s on an idle 2-core machine
+def test_sigterm_checkpoints_and_the_resumed_run_matches_a_straight_one_bit_for_bit(tmp_path):
+    interrupted = str(tmp_path / "interrupted")
+    process = _cli_train(interrupted, 10_000)
+    for line in process.stderr:  # the first progress line: training is under way
+        if "step " in line and "/10000" in line:
+            process.send_signal(signal.SIGTERM)
+            break
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 143, stderr[-2000:]
+    assert "Traceback" not in stderr
+    message = next(line for line in stderr.splitlines() if "interrupted (SIGTERM)" in line)
+    step = int(message.split("at step ")[1].split(";")[0])
+    assert run_dir.checkpoint_steps(layout.checkpoint_dir(interrupted)) == [step]
+    # Resume here, to two steps further; train the same run straight in another process.
+    steps = step + 2
+    straight = str(tmp_path / "straight")
+    process = _cli_train(straight, steps)
+    train.train_with_gin(
+        interrupted,
+        gin_config_files=["quickstart.gin"],
+        gin_bindings=[*CLI_BINDINGS, f"model.training_steps = {steps}"],
+    )
+    assert process.wait(timeout=300) == 0, process.stderr.read()[-2000:]
+    results = []
+    for model_dir in (interrupted, straight):
+        with open(os.path.join(layout.results_dir(model_dir), "json", "train_results.json")) as f:
+            record = json.load(f)
+        assert set(record) > {"elapsed_time", "uuid", "loss", "elbo", "kl_loss"}
+        results.append({k: v for k, v in record.items() if k not in ("elapsed_time", "uuid")})
+    assert json.dumps(results[0], sort_keys=True) == json.dumps(results[1], sort_keys=True)

@@ -61,7 +61,7 @@ def run_reporting_errors(program: str, main: Callable[[], object]) -> None:
         from tfdis.training.interrupt import TrainingInterrupted
         from tfdis.utils.errors import one_line
 
-        if FLAGS.verbose:
+        if _verbose():
             traceback.print_exc()
         if isinstance(error, TrainingInterrupted):
             print(f"{program}: {error}", file=sys.stderr)
@@ -69,13 +69,17 @@ def run_reporting_errors(program: str, main: Callable[[], object]) -> None:
         print(f"{program}: error: {one_line(error)}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:  # outside the training loop, which stops after its step
-        if FLAGS.verbose:
+        if _verbose():
             traceback.print_exc()
         print(
             f"{program}: interrupted; nothing half-written is kept (rerun to resume).",
             file=sys.stderr,
         )
         sys.exit(130)
+
+
+def _verbose() -> bool:
+    return FLAGS.is_parsed() and FLAGS.verbose
 
 
 def _expected(error: BaseException) -> bool:
