@@ -279,8 +279,8 @@ def test_a_truncated_latest_checkpoint_falls_back_to_the_previous_one(killed_run
     data_file = os.path.join(layout.checkpoint_dir(model_dir), "ckpt-5.data-00000-of-00001")
     with open(data_file, "r+b") as f:
         f.truncate(100)
-    step, result = _resume_recording_step(model_dir, bindings, monkeypatch, finish=True)
-    assert step == 4 and result["global_step"] == 6
+    step, _ = _resume_recording_step(model_dir, bindings, monkeypatch)
+    assert step == 4
 
 
 def test_a_garbage_state_file_still_resumes_from_the_newest_checkpoint(killed_run, monkeypatch):
