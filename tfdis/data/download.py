@@ -465,7 +465,7 @@ def _transfer(
         with open(part, "ab" if offset else "wb") as sink:
             while True:
                 try:
-                    chunk = response.read(_CHUNK)
+                    chunk = response.read1(_CHUNK)  # what has arrived: a drop loses nothing
                 except (http.client.IncompleteRead, OSError, http.client.HTTPException):
                     chunk = None
                 if not chunk:
@@ -484,10 +484,12 @@ def fetch_file(
     mirror: str | None = None,
     stream: TextIO | None = sys.stderr,
     timeout: float = _TIMEOUT,
+    mirror_only: bool = False,
 ) -> str:
     """Fetches and verifies one file into `staging`; returns the verified file's path.
 
-    Sources are tried in order (`mirror/<name>` first when `mirror` is given); each failure
+    Sources are tried in order (`mirror/<name>` first when `mirror` is given, alone when
+    `mirror_only`); each failure
     prints one line naming the file, the URL and the next mirror to `stream`.
 
     Raises:
@@ -498,7 +500,9 @@ def fetch_file(
     final = os.path.join(staging, remote.name)
     part = f"{final}.part"
     recorded_path = os.path.join(staging, RECORDED)
-    urls = ([f"{mirror.rstrip('/')}/{remote.name}"] if mirror else []) + list(remote.urls)
+    urls = ([f"{mirror.rstrip('/')}/{remote.name}"] if mirror else []) + (
+        [] if mirror_only and mirror else list(remote.urls)
+    )
     failures = []
     for i, url in enumerate(urls):
         next_url = urls[i + 1] if i + 1 < len(urls) else None
@@ -558,6 +562,7 @@ def download(
     stream: TextIO | None = sys.stderr,
     timeout: float = _TIMEOUT,
     sources: dict[str, DatasetSource] | None = None,
+    mirror_only: bool = False,
 ) -> list[str]:
     """Fetches, verifies and installs dataset `name` under `data_dir`; returns the targets.
 
@@ -565,6 +570,7 @@ def download(
         name: a `SOURCES` name or a dataset it serves (e.g. `dsprites_full`).
         data_dir: the data directory (the loaders' `$TFDIS_DATA`).
         mirror: a URL prefix tried first for every file (`<mirror>/<file name>`).
+        mirror_only: try only `mirror`, not the canonical sources and their mirrors.
         stream: where progress and per-mirror warnings go (None: silent).
         timeout: seconds to wait on a silent connection.
         sources: the source table (default `SOURCES`; tests pass their own).
@@ -575,7 +581,8 @@ def download(
     source = (sources or SOURCES)[name] if sources else resolve(name)
     staging = os.path.join(data_dir, STAGING)
     fetched = {
-        remote.name: fetch_file(remote, staging, mirror, stream, timeout) for remote in source.files
+        remote.name: fetch_file(remote, staging, mirror, stream, timeout, mirror_only)
+        for remote in source.files
     }
     source.install(fetched, data_dir)
     targets = [os.path.join(data_dir, target) for target in source.targets]
@@ -612,13 +619,27 @@ def status(source: DatasetSource, data_dir: str) -> str:
     return f"present, verified ({how})"
 
 
+def _human(num_bytes: int) -> str:
+    if num_bytes >= 1e9:
+        return f"{num_bytes / 1e9:.2f} GB"
+    return f"{num_bytes / 1e6:.1f} MB"
+
+
 def listing(data_dir: str, sources: Sequence[DatasetSource] | None = None) -> list[str]:
-    """One line per source: name, datasets served, size on disk and status."""
+    """One line per source: name, size on disk, status and the datasets it serves.
+
+    The size is the installed files' when present, else the expected one (`?` when unknown).
+    """
     lines = []
     for source in sources or SOURCES.values():
-        size = f"{source.size_on_disk / 1e9:.2f} GB" if source.size_on_disk else "< 1 MB"
+        paths = [os.path.join(data_dir, target) for target in source.targets]
+        if all(os.path.exists(path) for path in paths):
+            size_bytes = sum(_stamp(path)["size"] for path in paths)
+        else:
+            size_bytes = source.size_on_disk
+        size = _human(size_bytes) if size_bytes else "?"
         lines.append(
-            f"{source.name:16s} {size:>9s}  {status(source, data_dir):60s} "
+            f"{source.name:16s} {size:>9s}  {status(source, data_dir):58s}  "
             f"serves {', '.join(source.serves)}"
         )
     return lines
