@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import gin
@@ -128,3 +129,19 @@ def test_named_dataset_reads_the_gin_path(tmp_path, empty_data_dirs):
     finally:
         gin.clear_config()
     assert data.name == "npz" and data.observation_shape == [4, 4, 3]
+
+
+def test_readme_example_writes_a_valid_grid(tmp_path, monkeypatch):
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    section = readme[readme.index("### Your own ground-truth data") :]
+    code = section[section.index("```python\n") + 10 : section.index("```\n", 10)]
+    assert len(code.strip().splitlines()) <= 10
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README example", "exec"), {})
+    data = NpzData(str(tmp_path / "bars.npz"))
+    assert data.is_full_grid and data.factors_num_values == [4, 8]
+    images = data.sample_observations_from_factors(np.array([[2, 5]]), np.random.RandomState(0))
+    # Height index 2 is a bar 24 px high in columns 20..23.
+    bar = np.zeros((32, 32), np.float32)
+    bar[8:, 20:24] = 1.0
+    np.testing.assert_array_equal(images[0, :, :, 0], bar)

@@ -62,3 +62,20 @@ def test_named_dataset_and_clear_errors(tmp_path, empty_data_dirs):
     _write_image(tmp_path / "small.png", width=64, height=200)
     with pytest.raises(ValueError, match="at least 65 x 65"):
         scream_dsprites.ScreamDSprites(image_path=str(tmp_path / "small.png"))
+
+
+def test_gin_image_path_and_a_large_jpeg(tmp_path, empty_data_dirs):
+    import gin
+
+    pixels = np.random.RandomState(3).randint(0, 256, size=(1200, 900, 3)).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "big.jpg")
+    with gin.unlock_config():
+        gin.bind_parameter("scream_dsprites.image_path", str(tmp_path / "big.jpg"))
+    try:
+        data = named_data.get_named_ground_truth_data("scream_dsprites")
+    finally:
+        gin.clear_config()
+    # 900 x 1200 fits the 350 x 274 box as 205 x 274 (Pillow's arithmetic: int(900 * 274 / 1200)).
+    assert data.background.shape == (274, 205, 3)
+    observations = data.sample_observations(4, np.random.RandomState(0))
+    assert observations.shape == (4, 64, 64, 3)

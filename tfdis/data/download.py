@@ -125,7 +125,7 @@ def _atomic_write(target: str, write: Callable[[str], None]) -> None:
 def dsprites_hdf5_to_npz(hdf5_path: str, npz_path: str) -> None:
     """Writes the official dSprites npz layout from the official hdf5, streaming the images.
 
-    The npz gets `imgs` `(N, 64, 64)` uint8, `latents_classes` and `latents_values` `(N, 6)` and
+    The npz (deflated) gets `imgs` `(N, 64, 64)` uint8, `latents_classes` and `latents_values` `(N, 6)` and
     `metadata` (a pickled dict with `latents_sizes`, the number of values of each latent), the
     keys `tfdis.data.dsprites.load_npz` reads. The images are copied in chunks, never whole.
     """
@@ -143,7 +143,8 @@ def dsprites_hdf5_to_npz(hdf5_path: str, npz_path: str) -> None:
         metadata = {"latents_sizes": (classes.max(axis=0) + 1).astype(np.int64)}
 
         def write(path: str) -> None:
-            with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            # Deflated like the official npz (26 MB instead of 3 GB); the loader streams it.
+            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
                 with archive.open("imgs.npy", "w", force_zip64=True) as member:
                     header = {
                         "descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)),
@@ -291,7 +292,7 @@ SOURCES: dict[str, DatasetSource] = {
             ),
             (DSPRITES_TARGET,),
             _install_dsprites,
-            737280 * 4096,
+            26_000_000,
             ("dsprites_full", "dsprites_noshape", "color_dsprites", "noisy_dsprites"),
         ),
         DatasetSource(

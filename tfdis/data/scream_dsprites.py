@@ -9,8 +9,10 @@ by inverting the patch where the sprite is (`1 - background`). Factors are dSpri
 The sprites come from the official dSprites npz when it is present (`dsprites_full`) and from
 `dsprites_procedural` otherwise, so only the one image file is needed. The image is read from
 `<data dir>/scream/scream.jpg` (dlib's layout) or from `scream_dsprites.image_path` (gin), which may
-be any image; it is shrunk as dlib does (`PIL.Image.thumbnail((350, 274))`: to fit a 350 x 274
-box, aspect kept) and must be at least 65 x 65 pixels afterwards.
+be any image; it is shrunk as dlib's Pillow did in `scream.thumbnail((350, 274, 3))` (today's
+Pillow refuses the 3-tuple): to fit a 350 x 274 box, aspect kept, sides truncated, a reduced JPEG
+decode then a bicubic resize. It must be at least 65 x 65 pixels afterwards. Pixel values of the
+thumbnail can differ from dlib's by Pillow's resampling changes between versions.
 
 Randomness follows dlib's order: the nuisance factors and the sprite, then per observation the
 crop row `randint(0, H - 64)`, the crop column `randint(0, W - 64)` and the colour
@@ -66,11 +68,13 @@ def load_background(path: str) -> np.ndarray:
     from PIL import Image
 
     with Image.open(path) as image:
-        image = image.convert("RGB")
         size = thumbnail_size(*image.size)
         if size != image.size:
-            image = image.resize(size, Image.Resampling.BICUBIC)
-        array = np.asarray(image, dtype=np.float64) / 255.0
+            # What Pillow's thumbnail did for dlib: a reduced JPEG decode (`draft`, at least
+            # `size`), then a bicubic resize.
+            image.draft(None, size)
+            image = image.convert("RGB").resize(size, Image.Resampling.BICUBIC)
+        array = np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
     if array.shape[0] <= PATCH or array.shape[1] <= PATCH:
         raise ValueError(
             f"{path}: the background image is {array.shape[1]} x {array.shape[0]} pixels after "
