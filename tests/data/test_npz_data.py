@@ -145,3 +145,27 @@ def test_readme_example_writes_a_valid_grid(tmp_path, monkeypatch):
     bar = np.zeros((32, 32), np.float32)
     bar[8:, 20:24] = 1.0
     np.testing.assert_array_equal(images[0, :, :, 0], bar)
+
+
+@pytest.mark.parametrize("labelled", [False, True])
+def test_dataset_pictures_name_factors_and_skip_sweeps_of_a_labelled_sample(tmp_path, labelled):
+    from tfdis.visualization.visualize_dataset import visualize_dataset
+
+    grid = np.stack(np.unravel_index(np.arange(6), (2, 3)), axis=1)
+    labels = {"factors": grid} if labelled else {"factor_sizes": np.array([2, 3])}
+    path = _write(
+        tmp_path, images=_images_of(grid), factor_names=np.array(["size", "hue"]), **labels
+    )
+    with gin.unlock_config():
+        gin.bind_parameter("npz_data.path", path)
+    try:
+        written = visualize_dataset("npz", str(tmp_path / "pictures"))
+    finally:
+        gin.clear_config()
+    names = sorted(os.path.basename(p) for p in written)
+    if labelled:
+        assert names == ["samples.png"]
+    else:
+        assert names == ["factor0_size.gif", "factor1_hue.gif", "factor_sweeps.png", "samples.png"]
+    with pytest.raises(ValueError, match="'factor_names' must be 2 strings"):
+        NpzData(_write(tmp_path, images=_images_of(grid), factors=grid, factor_names=[1, 2]))

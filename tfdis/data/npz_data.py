@@ -12,6 +12,8 @@ either
   modularity, IRS, downstream, unsupervised); those that need interventions, observations for
   factor values they choose (beta-VAE and FactorVAE scores, exact MIG), refuse it.
 
+An optional `factor_names` `[F]` (strings) names the factors in pictures.
+
 `images` is memory-mapped when stored uncompressed (`np.savez`), else extracted once next to the
 file (`tfdis.data._npz`), so a large file is never read whole.
 """
@@ -94,6 +96,15 @@ class NpzData(GroundTruthData):
                 self.is_full_grid = False
                 self._factors = factors.astype(np.int64)
                 self._init_groups()
+            self.factor_names = None
+            if "factor_names" in keys:
+                names = np.asarray(data["factor_names"])
+                if names.shape != (len(self.factor_sizes),) or names.dtype.kind not in "US":
+                    raise ValueError(
+                        f"{path}: 'factor_names' must be {len(self.factor_sizes)} strings, got "
+                        f"{names.dtype} of shape {names.shape}"
+                    )
+                self.factor_names = [str(name) for name in names]
 
     # --- validation ----------------------------------------------------------------------------
 

@@ -129,6 +129,14 @@ class ScreamDSprites(GroundTruthData):
         self.sprites = sprites if sprites is not None else _sprite_source(latent_factor_indices)
 
     @property
+    def factor_names(self) -> list[str]:
+        """dSprites' names of the exposed factors."""
+        from tfdis.data.dsprites import FACTOR_NAMES
+
+        indices = getattr(self.sprites, "latent_factor_indices", range(len(FACTOR_NAMES)))
+        return [FACTOR_NAMES[i] for i in indices]
+
+    @property
     def num_factors(self) -> int:
         return self.sprites.num_factors
 
