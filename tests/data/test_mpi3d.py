@@ -86,3 +86,27 @@ def test_named_dataset_reads_dlib_layout(empty_data_dirs):
     np.savez(folder / "real3d_complicated_shapes_ordered.npz", images=_images(SIZES))
     with pytest.raises(ValueError, match="460800"):
         named_data.get_named_ground_truth_data("mpi3d_complex")
+
+
+def test_device_resident_table_and_gin_grid(tmp_path, empty_data_dirs):
+    import gin
+
+    from tfdis.data.device_resident import DeviceResidentObservations, decode_numpy
+
+    folder = empty_data_dirs[0] / "mpi3d_real"
+    folder.mkdir()
+    images = _images(SIZES)
+    np.savez(folder / "mpi3d_real.npz", images=images)
+    with gin.unlock_config():
+        gin.bind_parameter("mpi3d.factor_sizes", SIZES)
+    try:
+        data = named_data.get_named_ground_truth_data("mpi3d_real")
+    finally:
+        gin.clear_config()
+    assert data.name == "mpi3d_real" and data.factors_num_values == SIZES
+    table = DeviceResidentObservations.from_data(data)
+    assert table.encoding == "uint8" and table.num_observations == len(images)
+    np.testing.assert_array_equal(
+        decode_numpy(table.table.numpy(), "uint8", 64 * 64 * 3),
+        images.reshape(len(images), -1).astype(np.float32) / np.float32(255.0),
+    )
