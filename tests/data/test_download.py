@@ -54,14 +54,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
         else:
             self.send_response(200)
-        self.send_header("Content-Length", str(len(body) - start))
+        if mode != "dropnolength":
+            self.send_header("Content-Length", str(len(body) - start))
         self.end_headers()
         if mode == "truncated":
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.close_connection = True
             return
-        if mode == "drop":
+        if mode in ("drop", "dropnolength"):
             self.wfile.write(body[: len(body) // 3])
             self.wfile.flush()
             time.sleep(0.2)  # let the client read what was sent
@@ -391,3 +392,13 @@ def test_cli_fetches_from_a_mirror_and_lists(server, tmp_path):
         "HTTP 404 Not Found; no mirror left (tried 1 URL)",
     ]
     assert handler.requests[-1][0] == "/404/The_Scream.jpg"  # only the local server was asked
+
+
+def test_reset_without_a_length_is_not_taken_for_a_whole_file(server, tmp_path):
+    url, handler = server
+    handler.files["a.bin"] = _payload()
+    remote = RemoteFile("a.bin", (f"{url}/dropnolength/a.bin",))  # nothing published
+    with pytest.raises(DownloadError, match="connection dropped after 100000 bytes"):
+        _fetch(tmp_path, remote)
+    assert not (tmp_path / "thing").exists()
+    assert _staged(tmp_path) == ["a.bin.part"]  # no hash was recorded from the broken transfer

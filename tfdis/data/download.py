@@ -463,12 +463,13 @@ def _transfer(
         total = offset + int(length) if length is not None else size
         progress = _Progress(name, stream, total)
         received = offset
+        broken = None
         with open(part, "ab" if offset else "wb") as sink:
             while True:
                 try:
                     chunk = response.read1(_CHUNK)  # what has arrived: a drop loses nothing
-                except (http.client.IncompleteRead, OSError, http.client.HTTPException):
-                    chunk = None
+                except (http.client.IncompleteRead, OSError, http.client.HTTPException) as error:
+                    chunk, broken = None, error
                 if not chunk:
                     break
                 sink.write(chunk)
@@ -477,6 +478,8 @@ def _transfer(
         progress.update(received, final=True)
     if total is not None and received < total:
         raise DownloadError(f"connection dropped: truncated at {received} of {total} bytes")
+    if broken is not None:  # no length to compare with, but the transfer did not end cleanly
+        raise DownloadError(f"connection dropped after {received} bytes ({type(broken).__name__})")
 
 
 def fetch_file(
