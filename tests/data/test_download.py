@@ -380,6 +380,13 @@ def test_cli_fetches_from_a_mirror_and_lists(server, tmp_path):
     line = next(x for x in listed.stdout.splitlines() if x.startswith("scream_dsprites"))
     assert "present, verified (hash recorded on first download)" in line
     assert "mpi3d_toy" in listed.stdout and "missing" in listed.stdout
+    assert sorted(x.split()[0] for x in listed.stdout.splitlines()[1:]) == sorted(download.SOURCES)
+    by_hand = subprocess.run(
+        [*command, "--dataset=mpi3d_complex"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert by_hand.returncode == 1 and by_hand.stderr.startswith(
+        "tfdis_download_data: error: mpi3d_complex has no published download URL"
+    )
     failed = subprocess.run(
         [*command, "--dataset=scream", f"--mirror={url}/404", "--mirror_only", "--timeout=5"],
         capture_output=True, text=True, env=env, timeout=60,

@@ -240,6 +240,7 @@ _MPI3D_MD5 = {
     "mpi3d_real": "0f33f609918fb5c97996692f91129802",
 }
 _MPI3D_BYTES = 1036800 * 64 * 64 * 3
+_MPI3D_COMPLEX = os.path.join("mpi3d_complex", "real3d_complicated_shapes_ordered.npz")
 
 
 def _norb_file(ids: str, split: str, kind: str, size: int, sha256: str) -> RemoteFile:
@@ -338,6 +339,15 @@ SOURCES: dict[str, DatasetSource] = {
         _mpi3d("mpi3d_toy"),
         _mpi3d("mpi3d_realistic"),
         _mpi3d("mpi3d_real"),
+        # No canonical URL is published: listed so that --list reports it; fetched by hand.
+        DatasetSource(
+            "mpi3d_complex",
+            (),
+            (_MPI3D_COMPLEX,),
+            _move(_MPI3D_COMPLEX),
+            460800 * 64 * 64 * 3,
+            ("mpi3d_complex",),
+        ),
         DatasetSource(
             "scream_dsprites",
             (
@@ -583,6 +593,11 @@ def download(
         DownloadError, ValueError: one-line messages.
     """
     source = (sources or SOURCES)[name] if sources else resolve(name)
+    if not source.files:
+        raise ValueError(
+            f"{source.name} has no published download URL: copy {source.targets[0]} into "
+            f"{data_dir} by hand"
+        )
     staging = os.path.join(data_dir, STAGING)
     fetched = {
         remote.name: fetch_file(remote, staging, mirror, stream, timeout, mirror_only)
