@@ -345,14 +345,14 @@ def test_a_nan_at_step_1_says_nothing_was_saved_and_a_changed_rerun_starts_over(
 # --- 7. non-finite final evaluation ------------------------------------------------------------
 
 
-def test_a_non_finite_final_evaluation_fails_the_run_and_records_nothing(tmp_path, monkeypatch):
-    def blown_up(*args, **kwargs):
-        return {"loss": float("nan"), "kl_loss": float("inf"), "elbo": 1.0}
-
-    monkeypatch.setattr(train, "evaluate_loss_terms", blown_up)
+def test_a_non_finite_final_evaluation_fails_the_run_and_records_nothing(tmp_path):
+    # The case: three steps at learning rate 0.3 pass the step guard, but the final
+    # evaluation of the blown-up weights is inf.
     model_dir = str(tmp_path / "run")
-    with pytest.raises(train.NonFiniteResultError, match="kl_loss=inf, loss=nan"):
-        train.train_with_gin(model_dir, gin_bindings=BINDINGS)
+    bindings = [*BINDINGS, "AdamOptimizer.learning_rate = 0.3", "model.training_steps = 3"]
+    with pytest.raises(train.NonFiniteResultError, match="is not finite .*kl_loss=inf"):
+        train.train_with_gin(model_dir, gin_bindings=bindings)
+    assert run_dir.checkpoint_steps(layout.checkpoint_dir(model_dir))[0] == 3
     assert not os.path.exists(layout.results_dir(model_dir))
     assert not os.path.exists(layout.saved_model_dir(model_dir))
 
