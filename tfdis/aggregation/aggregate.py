@@ -28,6 +28,8 @@ import io
 import json
 import os
 import re
+import shutil
+import tempfile
 from typing import Any
 
 from tfdis.utils import results
@@ -130,7 +132,7 @@ def collect_results(result_file_pattern: str) -> tuple[list[dict[str, Any]], lis
     sources: dict[tuple[str, str, str], str] = {}
     for path in paths:
         record = results.read_json(path)
-        uuid = record.get("train_results.uuid")
+        uuid = record.get("train_results.uuid") if isinstance(record, dict) else None
         if uuid is None or not any(key.startswith("evaluation_results.") for key in record):
             raise ValueError(
                 f"{path} is not an evaluation aggregate of a trained tfdis run (it needs "
@@ -238,12 +240,23 @@ def aggregate_results(
             f"{output_path} already holds {', '.join(existing)}; pass --overwrite to replace them."
         )
     rows, columns = collect_results(result_file_pattern)
+    if os.path.lexists(output_path) and not os.path.isdir(output_path):
+        raise FileExistsError(f"--output_path {output_path} is an existing file, not a directory.")
     os.makedirs(output_path, exist_ok=True)
-    for name in existing:  # a plot whose columns are gone must not linger
-        os.remove(os.path.join(output_path, name))
-    csv_path = os.path.join(output_path, CSV_FILE)
-    json_path = os.path.join(output_path, JSON_FILE)
-    results.atomic_write_text(csv_path, format_csv(rows, columns))
-    results.atomic_write_text(json_path, json.dumps(rows, indent=1) + "\n")
-    plot_paths = plots.draw_study_plots(rows, output_path)
-    return Aggregation(rows, columns, [csv_path, json_path, *plot_paths])
+    # Everything is written beside the old table first; only a complete new set replaces it.
+    staging = tempfile.mkdtemp(dir=output_path, prefix=".tmp-aggregate-")
+    try:
+        results.atomic_write_text(os.path.join(staging, CSV_FILE), format_csv(rows, columns))
+        results.atomic_write_text(
+            os.path.join(staging, JSON_FILE), results.to_json_text(rows, indent=1, sort_keys=False)
+        )
+        plot_names = [os.path.basename(p) for p in plots.draw_study_plots(rows, staging)]
+        names = [CSV_FILE, JSON_FILE, *plot_names]
+        for name in names:
+            os.replace(os.path.join(staging, name), os.path.join(output_path, name))
+        for name in existing:  # a plot whose columns are gone must not linger
+            if name not in names:
+                os.remove(os.path.join(output_path, name))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Aggregation(rows, columns, [os.path.join(output_path, name) for name in names])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable
 
 from absl import flags
@@ -36,6 +37,9 @@ flags.DEFINE_string(
     "Where to write the pictures (tfdis_visualize: <model_dir>/visualizations).",
 )
 flags.DEFINE_integer("random_seed", 0, "Seeds the random draws of the pictures.")
+flags.DEFINE_boolean(
+    "verbose", False, "On an error, print the full traceback and gin's call chain too."
+)
 
 
 def _quiet_tensorflow_info(record: logging.LogRecord) -> bool:
@@ -44,9 +48,6 @@ def _quiet_tensorflow_info(record: logging.LogRecord) -> bool:
 
 def run_reporting_errors(program: str, main: Callable[[], object]) -> None:
     """Runs `main`, turning expected errors into `program: error: ...` and exit status 1."""
-    from tfdis.data.paths import DatasetNotFoundError
-    from tfdis.training.train import NonFiniteLossError
-
     # TensorFlow's own INFO lines (checkpoint sharding, SavedModel renames) drown the progress
     # log; they reach absl's handler from TensorFlow's files, so filter them there.
     logging.getLogger("tensorflow").setLevel(logging.WARNING)
@@ -54,12 +55,48 @@ def run_reporting_errors(program: str, main: Callable[[], object]) -> None:
 
     try:
         main()
-    except (
+    except Exception as error:
+        if not _expected(error):
+            raise
+        from tfdis.training.interrupt import TrainingInterrupted
+        from tfdis.utils.errors import one_line
+
+        if _verbose():
+            traceback.print_exc()
+        if isinstance(error, TrainingInterrupted):
+            print(f"{program}: {error}", file=sys.stderr)
+            sys.exit(error.exit_code)
+        print(f"{program}: error: {one_line(error)}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:  # outside the training loop, which stops after its step
+        if _verbose():
+            traceback.print_exc()
+        print(
+            f"{program}: interrupted; nothing half-written is kept (rerun to resume).",
+            file=sys.stderr,
+        )
+        sys.exit(130)
+
+
+def _verbose() -> bool:
+    return FLAGS.is_parsed() and FLAGS.verbose
+
+
+def _expected(error: BaseException) -> bool:
+    """Whether `error` is a user-facing failure (printed in one line) rather than a bug."""
+    from tfdis.data.paths import DatasetNotFoundError
+    from tfdis.training.interrupt import TrainingInterrupted
+    from tfdis.training.train import NonFiniteLossError
+    from tfdis.utils.errors import gin_configurables
+    from tfdis.utils.run_lock import RunLockedError
+
+    expected = (
         DatasetNotFoundError,
         NonFiniteLossError,
-        FileExistsError,
-        FileNotFoundError,
+        RunLockedError,
+        TrainingInterrupted,
+        OSError,  # FileExistsError, FileNotFoundError, PermissionError, NotADirectoryError, ...
         ValueError,
-    ) as error:
-        print(f"{program}: error: {error}", file=sys.stderr)
-        sys.exit(1)
+    )
+    # Any error raised through a gin configurable comes from a binding's value.
+    return isinstance(error, expected) or bool(gin_configurables(str(error)))

@@ -83,8 +83,9 @@ def evaluate_run(
     """
     from tfdis.cli.postprocess import postprocess_run
     from tfdis.training.export import read_model_metadata
-    from tfdis.utils import layout
+    from tfdis.utils import layout, run_lock
 
+    run_lock.refuse_if_training(model_dir, "evaluate")
     if not os.path.isdir(layout.saved_model_dir(model_dir)):
         raise FileNotFoundError(
             f"{model_dir} has no exported model ({layout.saved_model_dir(model_dir)}); "
@@ -99,16 +100,23 @@ def evaluate_run(
         raise ValueError(
             f"unknown metric(s) {unknown}; available: {', '.join(available_metrics())}, or all"
         )
-    postprocessed = layout.postprocess_dir(model_dir, representation)
-    if not os.path.isdir(layout.saved_model_dir(postprocessed)):
-        postprocess_run(model_dir, representation, overwrite=True)
-    step_args = (model_dir, representation, overwrite, tuple(gin_config_files), tuple(gin_bindings))
-    slow = [m for m in metrics if m in OVERLAPPED_METRICS]
-    others = [m for m in metrics if m not in OVERLAPPED_METRICS]
-    if overlap and slow and others:
-        all_results = _evaluate_overlapped(slow, others, step_args)
-    else:
-        all_results = _evaluate_metrics(list(metrics), *step_args)
+    with run_lock.run_lock(model_dir, exclusive=False, action="evaluate"):
+        postprocessed = layout.postprocess_dir(model_dir, representation)
+        if not os.path.isdir(layout.saved_model_dir(postprocessed)):
+            postprocess_run(model_dir, representation, overwrite=True)
+        step_args = (
+            model_dir,
+            representation,
+            overwrite,
+            tuple(gin_config_files),
+            tuple(gin_bindings),
+        )
+        slow = [m for m in metrics if m in OVERLAPPED_METRICS]
+        others = [m for m in metrics if m not in OVERLAPPED_METRICS]
+        if overlap and slow and others:
+            all_results = _evaluate_overlapped(slow, others, step_args)
+        else:
+            all_results = _evaluate_metrics(list(metrics), *step_args)
     return {metric: all_results[metric] for metric in metrics}
 
 

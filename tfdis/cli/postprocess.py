@@ -19,17 +19,21 @@ def postprocess_run(
     extra_config_files: list[str] | tuple[str, ...] = (),
     gin_bindings: list[str] | tuple[str, ...] = (),
 ) -> dict:
-    """Postprocesses a run with `gin_configs/postprocess/<representation>.gin`."""
-    from tfdis.postprocessing.postprocess import postprocess_with_gin
-    from tfdis.utils import layout
+    """Postprocesses a run with `gin_configs/postprocess/<representation>.gin`.
 
-    return postprocess_with_gin(
-        model_dir,
-        layout.postprocess_dir(model_dir, representation),
-        overwrite,
-        [f"postprocess/{representation}.gin", *extra_config_files],
-        gin_bindings,
-    )
+    Holds the run's shared lock: refused while the run trains (`tfdis.utils.run_lock`).
+    """
+    from tfdis.postprocessing.postprocess import postprocess_with_gin
+    from tfdis.utils import layout, run_lock
+
+    with run_lock.run_lock(model_dir, exclusive=False, action="postprocess"):
+        return postprocess_with_gin(
+            model_dir,
+            layout.postprocess_dir(model_dir, representation),
+            overwrite,
+            [f"postprocess/{representation}.gin", *extra_config_files],
+            gin_bindings,
+        )
 
 
 def main(argv: list[str]) -> None:

@@ -37,7 +37,7 @@ RECORD_FILE = "reproduce.json"
 
 flags.DEFINE_string("study", None, "Study name (see tfdis.config.STUDIES), e.g. rtc_study_smoke.")
 flags.DEFINE_integer(
-    "model_num", -1, "Model number in 0..num_models - 1 (omit with --only_print to list all)."
+    "model_num", None, "Model number in 0..num_models - 1 (omit with --only_print to list all)."
 )
 flags.DEFINE_string("output_directory", None, "Study directory; model K is written to DIR/K/.")
 flags.DEFINE_string(
@@ -97,6 +97,33 @@ def _check_record(model_dir: str, study_name: str, model_num: int) -> None:
 
 
 def reproduce(
+    study_name: str,
+    model_num: int,
+    output_directory: str,
+    overwrite: bool = False,
+    visualize: bool = True,
+    gin_bindings: Sequence[str] = (),
+    trained_elsewhere: bool = False,
+) -> dict:
+    """`_reproduce` holding model `model_num`'s run lock (`tfdis.utils.run_lock`) throughout."""
+    from tfdis.config import get_study
+    from tfdis.utils import run_lock
+
+    training_config(get_study(study_name), model_num, gin_bindings)  # refuses a bad model_num
+    model_dir = model_directory(output_directory, model_num)
+    with run_lock.run_lock(model_dir, exclusive=True, action="reproduce"):
+        return _reproduce(
+            study_name,
+            model_num,
+            output_directory,
+            overwrite,
+            visualize,
+            gin_bindings,
+            trained_elsewhere,
+        )
+
+
+def _reproduce(
     study_name: str,
     model_num: int,
     output_directory: str,
@@ -331,6 +358,11 @@ def print_study(study_name: str, model_num: int = -1) -> None:
         study.print_model_config(model_num)
 
 
+def _check_model_num(model_num: int | None) -> None:
+    if model_num is not None and model_num < 0:
+        raise ValueError(f"--model_num must be a model number >= 0, got {model_num}")
+
+
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
@@ -343,7 +375,8 @@ def main(argv: list[str]) -> None:
 
     if FLAGS.only_print:  # without run_reporting_errors, which loads TensorFlow
         try:
-            print_study(FLAGS.study, FLAGS.model_num)
+            _check_model_num(FLAGS.model_num)
+            print_study(FLAGS.study, -1 if FLAGS.model_num is None else FLAGS.model_num)
         except ValueError as error:
             print(f"tfdis_reproduce: error: {error}", file=sys.stderr)
             sys.exit(1)
@@ -353,7 +386,8 @@ def main(argv: list[str]) -> None:
         from tfdis.cli.evaluate import format_summary
 
         block = FLAGS.model_nums is not None
-        if FLAGS.output_directory is None or (FLAGS.model_num < 0) == (not block):
+        _check_model_num(FLAGS.model_num)
+        if FLAGS.output_directory is None or (FLAGS.model_num is None) == (not block):
             raise ValueError(
                 "--output_directory and one of --model_num or --model_nums are required unless "
                 "--only_print."

@@ -1,4 +1,9 @@
-"""`tfdis_train --gin_config=... [--gin_bindings=...] --model_dir=... [--overwrite]`."""
+"""`tfdis_train --gin_config=... [--gin_bindings=...] --model_dir=... [--overwrite]`.
+
+`--allow_config_change=optimizer,regularizer` resumes an unfinished (e.g. NaN-stopped) run with
+changed optimizer or regularizer constants; the change is recorded in
+`checkpoints/config_history.json`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,13 @@ from absl import app, flags
 from tfdis.cli import common
 
 FLAGS = flags.FLAGS
+
+flags.DEFINE_list(
+    "allow_config_change",
+    [],
+    "Resume an unfinished run although these binding categories changed: optimizer "
+    "(AdamOptimizer.learning_rate, ...), regularizer (vae.beta, ...).",
+)
 
 
 def main(argv: list[str]) -> None:
@@ -17,7 +29,11 @@ def main(argv: list[str]) -> None:
     common.run_reporting_errors(
         "tfdis_train",
         lambda: train_with_gin(
-            FLAGS.model_dir, FLAGS.overwrite, FLAGS.gin_config, FLAGS.gin_bindings
+            FLAGS.model_dir,
+            FLAGS.overwrite,
+            FLAGS.gin_config,
+            FLAGS.gin_bindings,
+            allow_config_change=FLAGS.allow_config_change,
         ),
     )
 

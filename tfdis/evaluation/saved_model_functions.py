@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from tfdis.training.export import read_model_metadata
+from tfdis.training.export import load_saved_model, read_model_metadata
 
 
 def _batched(fn: Callable[[tf.Tensor], dict], observations: np.ndarray, batch_size: int) -> dict:
@@ -29,7 +29,7 @@ def load_representation_function(
     saved_model_dir: str, batch_size: int = 1024
 ) -> Callable[[np.ndarray], np.ndarray]:
     """The `representation` signature of a postprocessed SavedModel as a numpy function."""
-    module = tf.saved_model.load(saved_model_dir)
+    module = load_saved_model(saved_model_dir)
 
     def representation_function(observations: np.ndarray) -> np.ndarray:
         return _batched(module.representation, observations, batch_size)["representation"]
@@ -48,7 +48,7 @@ class SavedModelPosterior:
     """
 
     def __init__(self, saved_model_dir: str, batch_size: int = 1024):
-        self.module = tf.saved_model.load(saved_model_dir)
+        self.module = load_saved_model(saved_model_dir)
         self.batch_size = batch_size
         # The posterior noise correlation s (SPEC section 5), for metrics of the joint posterior.
         metadata = read_model_metadata(saved_model_dir)

@@ -19,7 +19,7 @@ import gin
 import tensorflow as tf
 from absl import logging
 
-from tfdis.training.export import read_model_metadata, save_module_atomically
+from tfdis.training.export import load_saved_model, read_model_metadata, save_module_atomically
 from tfdis.utils import gin_utils, layout, results
 
 
@@ -116,7 +116,7 @@ def postprocess(
         raise FileNotFoundError(
             f"no exported model at {trained_dir}: train first (tfdis_train --model_dir={model_dir})."
         )
-    trained = tf.saved_model.load(trained_dir)
+    trained = load_saved_model(trained_dir)
     module = RepresentationModule(trained, postprocess_fn, random_seed)
     # Carry the trained model's facts (dataset, posterior correlation, ...) to the metrics.
     metadata = read_model_metadata(trained_dir)

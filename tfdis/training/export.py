@@ -39,6 +39,20 @@ from tfdis.utils import results
 METADATA_FILE = "tfdis_model.json"
 
 
+def _empty_batch_safe(fn, images: tf.Tensor, *args) -> dict[str, tf.Tensor]:
+    """`fn(images, *args)` that also takes an empty batch (some CPU kernels reject one).
+
+    An empty batch runs on one zero image and the outputs are cut back to zero rows.
+    """
+    size = tf.shape(images)[0]
+    padded = tf.cond(
+        size > 0,
+        lambda: images,
+        lambda: tf.zeros(tf.concat([[1], tf.shape(images)[1:]], 0), images.dtype),
+    )
+    return {key: value[:size] for key, value in fn(padded, *args).items()}
+
+
 def _float32(outputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     """Floating outputs as float32: signatures stay float32 for mixed-precision models."""
     return {
@@ -64,19 +78,23 @@ class VAEExportModule(tf.Module):
         self.correlation = model.posterior_correlation
         shape = [None, *model.observation_shape]
         d = model.num_latent
-        self.encode = tf.function(self._encode, input_signature=[tf.TensorSpec(shape, tf.float32)])
+        self.encode = tf.function(
+            lambda images: _empty_batch_safe(self._encode, images),
+            input_signature=[tf.TensorSpec(shape, tf.float32)],
+        )
         self.decode = tf.function(
             self._decode, input_signature=[tf.TensorSpec([None, d], tf.float32)]
         )
         self.reconstruct = tf.function(
-            self._reconstruct, input_signature=[tf.TensorSpec(shape, tf.float32)]
+            lambda images: _empty_batch_safe(self._reconstruct, images),
+            input_signature=[tf.TensorSpec(shape, tf.float32)],
         )
         self.sample = tf.function(
             self._sample,
             input_signature=[tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32)],
         )
         self.sample_latent = tf.function(
-            self._sample_latent,
+            lambda images, seed: _empty_batch_safe(self._sample_latent, images, seed),
             input_signature=[tf.TensorSpec(shape, tf.float32), tf.TensorSpec([], tf.int32)],
         )
         self._num_latent = d
@@ -133,11 +151,18 @@ class DiscreteCodeExportModule(tf.Module):
         latents = tf.TensorSpec([None, d], tf.float32)
         categories = tf.TensorSpec([None, len(self._sizes)], tf.int32)
         scalar = tf.TensorSpec([], tf.int32)
-        self.encode = tf.function(self._encode, input_signature=[images])
+        self.encode = tf.function(
+            lambda x: _empty_batch_safe(self._encode, x), input_signature=[images]
+        )
         self.decode = tf.function(self._decode, input_signature=[latents, categories])
-        self.reconstruct = tf.function(self._reconstruct, input_signature=[images])
+        self.reconstruct = tf.function(
+            lambda x: _empty_batch_safe(self._reconstruct, x), input_signature=[images]
+        )
         self.sample = tf.function(self._sample, input_signature=[scalar, scalar])
-        self.sample_latent = tf.function(self._sample_latent, input_signature=[images, scalar])
+        self.sample_latent = tf.function(
+            lambda x, seed: _empty_batch_safe(self._sample_latent, x, seed),
+            input_signature=[images, scalar],
+        )
         self._names = ["encode", "decode", "reconstruct", "sample", "sample_latent"]
         if hasattr(model, "generate"):
             self._generate_fn = model.generate
@@ -221,6 +246,18 @@ def export_vae(model: BaseVAE, export_dir: str, metadata: dict | None = None) ->
     }
     info.update(metadata or {})
     save_module_atomically(module, module.signatures(), export_dir, info)
+
+
+def load_saved_model(export_dir: str):
+    """`tf.saved_model.load`, with a one-line `ValueError` for a truncated or corrupt export."""
+    try:
+        return tf.saved_model.load(export_dir)
+    except Exception as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ValueError(
+            f"cannot load the SavedModel in {export_dir} ({first}); it is truncated or corrupt: "
+            "retrain the run with --overwrite (or restore the directory from a copy)."
+        ) from error
 
 
 def read_model_metadata(export_dir: str) -> dict:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 import gin
 import keras
 
+from tfdis.utils import gin_validation
+
 
 @gin.configurable("AdamOptimizer")
 def adam_optimizer(
@@ -23,6 +25,18 @@ def adam_optimizer(
     `name` and `use_locking` are accepted because dlib's configs bind them; TF2 ignores them.
     """
     del name, use_locking
+    number = {"kind": "number"}
+    gin_validation.check_parameters(
+        "AdamOptimizer",
+        locals(),
+        {
+            "learning_rate": {**number, "positive": True},
+            "beta1": {**number, "minimum": 0, "maximum": 1},
+            "beta2": {**number, "minimum": 0, "maximum": 1},
+            "epsilon": {**number, "minimum": 0},
+            "weight_decay": {**number, "minimum": 0, "optional": True},
+        },
+    )
     if weight_decay:
         return keras.optimizers.AdamW(
             learning_rate=learning_rate,

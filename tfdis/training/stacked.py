@@ -39,10 +39,10 @@ from tfdis.data import device_resident, pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models.stacked_networks import StackedNetwork
 from tfdis.models.vae import BaseVAE
-from tfdis.training import devices
+from tfdis.training import devices, interrupt, run_dir
 from tfdis.training import train as single
 from tfdis.training.progress import ProgressLogger
-from tfdis.utils import gin_utils, layout, results
+from tfdis.utils import gin_utils, layout, results, run_lock
 
 # Settings every member of a group must share (they shape the one loop that trains them all).
 SHARED_SETTINGS = (
@@ -307,9 +307,8 @@ def _prepare_member(
 ) -> tuple[_Member, object]:
     """Parses one member's gin, applies the run-directory policy and builds its model."""
     gin_utils.parse_config(config_files, bindings)
-    single.prepare_model_dir(model_dir, overwrite)
-    os.makedirs(model_dir, exist_ok=True)
     settings = single.train(model_dir, settings_only=True)
+    model_dir = run_dir.prepare_run_dir(model_dir, overwrite)
     dataset_config = _dataset_config(gin.config_str())
     if data is None:
         data = get_named_ground_truth_data()
@@ -328,16 +327,14 @@ def _prepare_member(
     keras.utils.set_random_seed(seed)
     devices.build_model(model, setup, data.observation_shape, seed, data.dataset_size)
     checkpoint = tf.train.Checkpoint(model=model, **model.checkpoint_objects())
+    # The state file is rebuilt from the checkpoint files on disk (see `_restore_members`).
+    run_dir.repair_state_file(checkpoint_dir)
     manager = tf.train.CheckpointManager(
         checkpoint,
         checkpoint_dir,
         max_to_keep=settings["max_checkpoints_to_keep"],
         step_counter=model.optimizer.iterations,
     )
-    if not manager.latest_checkpoint:
-        results.atomic_write_text(
-            os.path.join(checkpoint_dir, single.RUN_CONFIG_FILE), gin.config_str()
-        )
     results.atomic_write_text(os.path.join(checkpoint_dir, single.PRECISION_FILE), setup.precision)
     preview = pipeline.sample_batch(data, 8, seed, 0, pipeline.EVAL_STREAM)
     member = _Member(
@@ -359,21 +356,40 @@ def _checkpoint_step(path: str) -> int:
 
 
 def _restore_members(members: Sequence[_Member]) -> int:
-    """Restores every member at the newest step all of them have a checkpoint of; returns it."""
-    available = [{_checkpoint_step(p): p for p in m.manager.checkpoints} for m in members]
+    """Restores every member at the newest step all of them restore; returns it.
+
+    A member's unreadable checkpoint (truncated files) is skipped as for a run alone
+    (`run_dir.restore_newest`), with one warning line.
+    """
+    available = [set(run_dir.checkpoint_steps(layout.checkpoint_dir(m.model_dir))) for m in members]
     if not any(available):
+        for member in members:
+            gin_utils.parse_config(member.config_files, member.bindings)
+            run_dir.record_config(layout.checkpoint_dir(member.model_dir), 0)
         return 0
-    common = set.intersection(*(set(a) for a in available))
-    if not common:
-        raise FileExistsError(
-            "the group's model directories hold checkpoints of different steps "
-            f"({[sorted(a) for a in available]}); resume each model alone or pass --overwrite"
-        )
-    step = max(common)
-    for member, paths in zip(members, available, strict=True):
-        member.manager.checkpoint.restore(paths[step]).assert_existing_objects_matched()
-    logging.info("Resuming the stacked group from step %d.", step)
-    return step
+    common = set.intersection(*available)
+    for step in sorted(common, reverse=True):
+        failed = []
+        for member in members:
+            prefix = os.path.join(layout.checkpoint_dir(member.model_dir), f"ckpt-{step}")
+            try:
+                member.manager.checkpoint.restore(prefix).assert_existing_objects_matched()
+            except Exception as error:
+                failed.append(f"{prefix} ({type(error).__name__})")
+        if failed:
+            logging.warning("Checkpoint %s does not restore; trying an older step.", failed)
+            continue
+        for member in members:
+            checkpoint_dir = layout.checkpoint_dir(member.model_dir)
+            run_dir.repair_state_file(checkpoint_dir, up_to=step)
+            gin_utils.parse_config(member.config_files, member.bindings)
+            run_dir.record_config(checkpoint_dir, step)
+        logging.info("Resuming the stacked group from step %d.", step)
+        return step
+    raise FileExistsError(
+        "the group's model directories hold no checkpoint step that every member restores "
+        f"({[sorted(a) for a in available]}); resume each model alone or pass --overwrite"
+    )
 
 
 def train_stacked_with_gin(
@@ -410,23 +426,29 @@ def train_stacked_with_gin(
     members: list[_Member] = []
     data = None
     try:
-        for model_dir, (files, bindings) in zip(model_dirs, member_configs, strict=True):
-            member, data = _prepare_member(model_dir, files, bindings, overwrite, data)
-            members.append(member)
-        _check_shared_settings(members)
+        with run_lock.run_locks(model_dirs):
+            for model_dir, (files, bindings) in zip(model_dirs, member_configs, strict=True):
+                member, data = _prepare_member(model_dir, files, bindings, overwrite, data)
+                members.append(member)
+            _check_shared_settings(members)
 
-        @contextlib.contextmanager
-        def member_gin(s: int):
-            gin_utils.parse_config(members[s].config_files, members[s].bindings)
-            yield
+            @contextlib.contextmanager
+            def member_gin(s: int):
+                gin_utils.parse_config(members[s].config_files, members[s].bindings)
+                yield
 
-        group = StackedVAEGroup(
-            [m.model for m in members], member_gin=member_gin, models_per_chunk=models_per_chunk
-        )
-        start_step = _restore_members(members)
-        group.load_from_members()
-        _train_group(group, members, data, start_step)
-        return [_finish_member(m, data, start_time, len(members)) for m in members]
+            group = StackedVAEGroup(
+                [m.model for m in members],
+                member_gin=member_gin,
+                models_per_chunk=models_per_chunk,
+            )
+            start_step = _restore_members(members)
+            group.load_from_members()
+            _train_group(group, members, data, start_step)
+            outcomes = [_finish_member(m, data, start_time, len(members)) for m in members]
+            for model_dir, member in zip(model_dirs, members, strict=True):
+                run_dir.finish_run_dir(model_dir, member.model_dir)
+            return outcomes
     finally:
         gin.clear_config()
 
@@ -503,6 +525,17 @@ def _train_group(group: StackedVAEGroup, members: Sequence[_Member], data, start
         start_step,
         ", ".join(m.model_dir for m in members),
     )
+    with interrupt.stop_requests() as stop:
+        _run_steps(
+            group, members, settings, step_inputs, train_fn, writers, progress, start_step, stop
+        )
+
+
+def _run_steps(
+    group, members, settings, step_inputs, train_fn, writers, progress, start_step, stop
+) -> None:
+    """The stacked loop: steps, summaries, checkpoints; stops on NaN or a signal."""
+    training_steps = settings["training_steps"]
     last_saved = start_step
     summary_time, summary_step = time.perf_counter(), start_step
 
@@ -520,8 +553,9 @@ def _train_group(group: StackedVAEGroup, members: Sequence[_Member], data, start
             if step - 1 > last_saved:
                 save(step - 1)
                 last_saved = step - 1
+            saved = bool(run_dir.checkpoint_steps(layout.checkpoint_dir(members[0].model_dir)))
             raise single.NonFiniteLossError(
-                step, last_saved, "each model's checkpoints directory"
+                step, last_saved, "each model's checkpoints directory", saved
             ) from RuntimeError(str(error).splitlines()[0])
         if step % settings["summary_every_steps"] == 0 or step == training_steps:
             now = time.perf_counter()
@@ -539,9 +573,11 @@ def _train_group(group: StackedVAEGroup, members: Sequence[_Member], data, start
             for member, writer in zip(members, writers, strict=True):
                 with writer.as_default():
                     single.write_image_summaries(member.model, member.preview, step)
-        if step % settings["checkpoint_every_steps"] == 0 or step == training_steps:
+        if step % settings["checkpoint_every_steps"] == 0 or step == training_steps or stop:
             save(step)
             last_saved = step
+        if stop and step < training_steps:
+            raise interrupt.TrainingInterrupted(step, stop.signum)
         losses = [float(member_logs["loss"]) for member_logs in logs]
         progress.maybe_log(step, {"loss_min": min(losses), "loss_max": max(losses)})
     for writer in writers:

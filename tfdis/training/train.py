@@ -24,76 +24,69 @@ from absl import logging
 from tfdis.data import device_resident, pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models.vae import BaseVAE
-from tfdis.training import devices, export
+from tfdis.training import devices, export, interrupt, run_dir
 from tfdis.training.progress import ProgressLogger, format_duration
-from tfdis.utils import gin_utils, layout, results
+from tfdis.utils import errors, gin_utils, gin_validation, layout, results, run_lock, safe_replace
 
-RUN_CONFIG_FILE = "run_config.gin"
+RUN_CONFIG_FILE = run_dir.RUN_CONFIG_FILE
 # The input path ("device" or "tf_data") a run started with, reused when it resumes.
 INPUT_PIPELINE_FILE = "input_pipeline.txt"
 # The precision a run started with ('auto' resolved), reused when it resumes.
 PRECISION_FILE = "mixed_precision.txt"
-# Bindings that may change between an interrupted run and its resumption.
-RESUMABLE_CHANGES = ("model.training_steps",)
 
 
 class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or inf; the message names the step and the checkpoint kept."""
 
-    def __init__(self, step: int, checkpoint_step: int, checkpoint_dir: str):
+    def __init__(self, step: int, checkpoint_step: int, checkpoint_dir: str, saved: bool = True):
         self.step = step
         self.checkpoint_step = checkpoint_step
+        change = "(e.g. a lower AdamOptimizer.learning_rate or regularizer weight)"
+        if saved:
+            advice = (
+                f"The last good checkpoint (step {checkpoint_step}) is kept in {checkpoint_dir}. "
+                f"Change the cause {change} and rerun the same command with "
+                "--allow_config_change=optimizer,regularizer to resume from it, or pass "
+                "--overwrite to start over."
+            )
+        else:
+            advice = (
+                "Nothing was saved (no step completed). Change the configuration "
+                f"{change} and rerun; the run starts over."
+            )
         super().__init__(
-            f"Training stopped: the loss or its gradient became NaN or inf at step {step}. The last good "
-            f"checkpoint (step {checkpoint_step}) is kept in {checkpoint_dir}. Fix the cause "
-            "(e.g. a lower learning rate) and rerun the same command to resume from it, or pass "
-            "--overwrite to start over."
+            f"Training stopped: the loss or its gradient became NaN or inf at step {step}. {advice}"
         )
 
 
-def _config_for_resume_check(config: str) -> str:
-    return "\n".join(
-        line for line in config.splitlines() if not line.strip().startswith(RESUMABLE_CHANGES)
-    )
+class NonFiniteResultError(ValueError):
+    """The final evaluation of a trained model is NaN or inf; nothing is exported or recorded."""
 
 
-def prepare_model_dir(model_dir: str, overwrite: bool) -> None:
-    """Applies the run-directory policy before anything is written.
+def prepare_model_dir(
+    model_dir: str, overwrite: bool, allow_config_change: Sequence[str] = ()
+) -> str:
+    """`run_dir.prepare_run_dir`: the directory to train in (call under the run's lock)."""
+    return run_dir.prepare_run_dir(model_dir, overwrite, allow_config_change)
 
-    A finished run (train results present) is refused without `overwrite`; an unfinished run is
-    resumed only if its recorded gin configuration equals the current one (up to
-    `model.training_steps`); `overwrite` deletes the directory first.
 
-    Raises:
-        FileExistsError: `model_dir` holds a finished run, or an unfinished run of another
-            configuration, and `overwrite` is False.
+def optimizer_constants(model: BaseVAE) -> list[tuple[tf.Variable, float]]:
+    """(variable, configured value) of every optimizer's learning rate held in a variable.
+
+    Checkpoints save learning rates; a run resumed with `--allow_config_change=optimizer`
+    assigns the configured ones back after restoring.
     """
-    if overwrite and os.path.exists(model_dir):
-        shutil.rmtree(model_dir)
-    if not os.path.isdir(model_dir) or not os.listdir(model_dir):
-        return
-    finished = os.path.exists(
-        os.path.join(layout.results_dir(model_dir), "aggregate", "train.json")
-    )
-    if finished:
-        raise FileExistsError(
-            f"model_dir {model_dir} already holds a finished training run; pass --overwrite to "
-            "replace it (or choose another --model_dir)."
-        )
-    recorded_path = os.path.join(layout.checkpoint_dir(model_dir), RUN_CONFIG_FILE)
-    if not os.path.exists(recorded_path):
-        raise FileExistsError(
-            f"model_dir {model_dir} exists and is not a tfdis run; pass --overwrite to replace "
-            "it (or choose another --model_dir)."
-        )
-    with open(recorded_path) as f:
-        recorded = f.read()
-    if _config_for_resume_check(recorded) != _config_for_resume_check(gin.config_str()):
-        raise FileExistsError(
-            f"model_dir {model_dir} holds an unfinished run with a different gin configuration "
-            f"(recorded in {recorded_path}); rerun with that configuration to resume it, or pass "
-            "--overwrite to start over."
-        )
+    optimizers = [model.optimizer] + [
+        o
+        for o in model.checkpoint_objects().values()
+        if isinstance(o, keras.optimizers.Optimizer) and o is not model.optimizer
+    ]
+    constants = []
+    for optimizer in optimizers:
+        variable = getattr(optimizer, "_learning_rate", None)
+        if hasattr(variable, "assign") and hasattr(variable, "numpy"):
+            constants.append((variable, float(variable.numpy())))
+    return constants
 
 
 def _image_grid(observations: np.ndarray, reconstructions: np.ndarray) -> np.ndarray:
@@ -240,12 +233,29 @@ def train(
     Returns:
         The train results dict (eval loss terms, elapsed_time, uuid, ...).
     """
-    del name, model_num  # recorded through the operative gin config
-    if training_steps < 1 or batch_size < 1:
-        raise ValueError(
-            f"model.training_steps and model.batch_size must be positive, got {training_steps}, "
-            f"{batch_size}"
-        )
+    del name  # recorded through the operative gin config
+    gin_validation.check_parameters(
+        "model",
+        locals(),
+        {
+            "training_steps": {"kind": "int", "positive": True},
+            "random_seed": {"kind": "int", "minimum": 0},
+            "batch_size": {"kind": "int", "positive": True},
+            "eval_steps": {"kind": "int", "positive": True},
+            "model_num": {"kind": "int", "minimum": 0, "optional": True},
+            "checkpoint_every_steps": {"kind": "int", "positive": True},
+            "summary_every_steps": {"kind": "int", "positive": True},
+            "image_summary_every_steps": {"kind": "int", "positive": True},
+            "log_every_seconds": {"kind": "number", "minimum": 0},
+            "max_checkpoints_to_keep": {"kind": "int", "positive": True},
+            # Their values are checked where they are used (with the reason for each refusal).
+            "distribution": {"kind": "str"},
+            "mixed_precision": {"kind": "str"},
+            "input_pipeline": {"kind": "str"},
+        },
+    )
+    if not isinstance(model, BaseVAE):
+        raise errors.ConfigError(f"model.model must be a tfdis model such as @vae(), got {model!r}")
     if settings_only:
         return {
             "model": model,
@@ -277,20 +287,20 @@ def train(
 
     checkpoint_dir = layout.checkpoint_dir(model_dir)
     checkpoint = tf.train.Checkpoint(model=model, **model.checkpoint_objects())
+    configured = optimizer_constants(model)
+    restored = run_dir.restore_newest(checkpoint, layout.checkpoint_dir(shared_dir))
+    if restored is not None:
+        # Checkpoints hold the learning rates; the configured ones win (--allow_config_change).
+        for variable, value in configured:
+            variable.assign(value)
+        logging.info("Resuming from step %d of %s.", restored, checkpoint_dir)
     manager = tf.train.CheckpointManager(
         checkpoint,
         checkpoint_dir,
         max_to_keep=max_checkpoints_to_keep,
         step_counter=optimizer.iterations,
     )
-    latest_checkpoint = tf.train.latest_checkpoint(layout.checkpoint_dir(shared_dir))
-    if latest_checkpoint:
-        checkpoint.restore(latest_checkpoint).assert_existing_objects_matched()
-        logging.info(
-            "Resuming from %s (step %d).", latest_checkpoint, int(optimizer.iterations.numpy())
-        )
-    else:
-        results.atomic_write_text(os.path.join(checkpoint_dir, RUN_CONFIG_FILE), gin.config_str())
+    run_dir.record_config(checkpoint_dir, int(optimizer.iterations.numpy()))
     results.atomic_write_text(os.path.join(checkpoint_dir, PRECISION_FILE), setup.precision)
     start_step = int(optimizer.iterations.numpy())
     if start_step > training_steps:
@@ -334,7 +344,7 @@ def train(
         setup.describe(),
     )
     summary_time, summary_step = time.perf_counter(), start_step
-    with writer.as_default():
+    with writer.as_default(), interrupt.stop_requests() as stop:
         for step, step_input in enumerate(step_inputs, start=start_step + 1):
             try:
                 logs = train_fn(devices.shard_batch(setup, step_input, model.batches_per_step))
@@ -345,7 +355,8 @@ def train(
                 if step - 1 > last_saved:
                     manager.save(checkpoint_number=step - 1)
                     last_saved = step - 1
-                raise NonFiniteLossError(step, last_saved, checkpoint_dir) from None
+                saved = bool(run_dir.checkpoint_steps(checkpoint_dir))
+                raise NonFiniteLossError(step, last_saved, checkpoint_dir, saved) from None
             if step % summary_every_steps == 0 or step == training_steps:
                 now = time.perf_counter()
                 for key, value in logs.items():
@@ -358,9 +369,12 @@ def train(
                     tracker.reset_state()
             if step % image_summary_every_steps == 0 or step == training_steps:
                 write_image_summaries(model, preview, step)
-            if step % checkpoint_every_steps == 0 or step == training_steps:
+            if step % checkpoint_every_steps == 0 or step == training_steps or stop:
                 manager.save(checkpoint_number=step)
                 last_saved = step
+            if stop and step < training_steps:
+                writer.flush()
+                raise interrupt.TrainingInterrupted(step, stop.signum)
             progress.maybe_log(step, {k: float(v) for k, v in logs.items()})
     writer.flush()
 
@@ -392,6 +406,14 @@ def finish_run(
         The train results dict.
     """
     eval_results = evaluate_loss_terms(model, data, batch_size, random_seed, eval_steps, setup)
+    bad = {k: v for k, v in eval_results.items() if not np.isfinite(v)}
+    if bad:
+        raise NonFiniteResultError(
+            f"the final evaluation of {model_dir} is not finite "
+            f"({', '.join(f'{k}={v}' for k, v in sorted(bad.items()))}): the trained weights "
+            "blow up. Nothing was exported or recorded; rerun with --overwrite and a lower "
+            "AdamOptimizer.learning_rate (or regularizer weight)."
+        )
     export.export_vae(
         model,
         layout.saved_model_dir(model_dir),
@@ -431,19 +453,39 @@ def evaluate_loss_terms(
     `setup` (the training run's devices) shards the batches as in training.
     """
     setup = setup or devices.configure("default", False, "float32")
-    for tracker in model.metrics:
-        tracker.reset_state()
     test_fn = devices.make_test_function(model, setup)
-    logs: dict[str, tf.Tensor] = {}
     dataset = pipeline.make_dataset(
         data, batch_size, random_seed, num_batches=max(1, eval_steps), purpose=pipeline.EVAL_STREAM
     )
+    # Each batch's terms on their own (trackers reset), summed in float64 in batch order: the
+    # mean does not depend on how a running float32 mean rounds.
+    sums: dict[str, float] = {}
+    count = 0
     for batch in dataset:
+        for tracker in model.metrics:
+            tracker.reset_state()
         logs = test_fn(devices.shard_batch(setup, batch))
-    values = {key: float(value) for key, value in logs.items()}
+        for key, value in logs.items():
+            sums[key] = sums.get(key, 0.0) + float(np.float64(value.numpy()))
+        count += 1
     for tracker in model.metrics:
         tracker.reset_state()
-    return values
+    return {key: float(total / count) for key, total in sums.items()}
+
+
+def _non_chief_worker() -> bool:
+    """Whether `TF_CONFIG` makes this process a non-chief worker of a multi-worker run."""
+    import json
+
+    try:
+        config = json.loads(os.environ.get("TF_CONFIG", "") or "{}")
+    except ValueError:
+        return False
+    task = config.get("task", {})
+    kind, index = task.get("type"), task.get("index", 0)
+    if kind in (None, "chief"):
+        return False
+    return not (kind == "worker" and index == 0 and "chief" not in config.get("cluster", {}))
 
 
 def train_with_gin(
@@ -451,12 +493,45 @@ def train_with_gin(
     overwrite: bool = False,
     gin_config_files: list[str] | tuple[str, ...] = (),
     gin_bindings: list[str] | tuple[str, ...] = (),
+    allow_config_change: Sequence[str] = (),
 ) -> dict:
-    """Parses gin, applies the run-directory policy and trains (the `tfdis_train` entry point)."""
+    """Parses gin, applies the run-directory policy and trains (the `tfdis_train` entry point).
+
+    The run holds `model_dir`'s exclusive lock (`tfdis.utils.run_lock`) throughout. With
+    `overwrite`, an existing run is replaced only by a complete new one (`tfdis.training.run_dir`).
+
+    Args:
+        model_dir: the run directory.
+        overwrite: replace an existing run (once the new one is complete).
+        gin_config_files, gin_bindings: the configuration (bindings win).
+        allow_config_change: categories ("optimizer", "regularizer") whose constants may differ
+            from the unfinished run being resumed; the change is recorded in
+            `checkpoints/config_history.json`.
+    """
+    allowed = run_dir.parse_allowed_changes(allow_config_change)
     gin_utils.parse_config(gin_config_files, gin_bindings)
-    prepare_model_dir(model_dir, overwrite)
-    os.makedirs(model_dir, exist_ok=True)
     try:
-        return train(model_dir)
+        run_dir.check_run_dir_path(model_dir)
+        train(model_dir, settings_only=True)  # bad bindings fail here, before any file is touched
+        if _non_chief_worker():  # the chief owns the directory; workers write elsewhere
+            shared = model_dir
+            if overwrite and run_dir.run_state(model_dir) != "empty":
+                shared = safe_replace.staging_path(model_dir)
+            return train(shared)
+        with run_lock.run_lock(model_dir, exclusive=True, action="train"):
+            existed = os.path.isdir(model_dir)
+            target = run_dir.prepare_run_dir(model_dir, overwrite, allowed)
+            try:
+                train_results = train(target)
+            except BaseException:
+                if not run_dir.checkpoint_steps(layout.checkpoint_dir(target)):
+                    # Nothing of this run to resume: leave the directory as it was.
+                    if target != model_dir or not existed:
+                        shutil.rmtree(target, ignore_errors=True)
+                    else:
+                        run_dir.empty_directory(target)
+                raise
+            run_dir.finish_run_dir(model_dir, target)
+            return train_results
     finally:
         gin.clear_config()

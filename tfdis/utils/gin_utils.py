@@ -12,8 +12,6 @@ from collections.abc import Callable, Sequence
 
 import gin
 
-from tfdis.utils import results
-
 # Modules whose import registers gin configurables.
 _CONFIGURABLE_MODULES = (
     "tfdis.data.named_data",
@@ -113,12 +111,15 @@ def run_step_with_gin(
 ) -> dict:
     """Runs a postprocess or evaluation step `step_fn(model_dir, output_dir)` under gin.
 
-    Parses the configuration, refuses an existing `output_dir` unless `overwrite` (then
-    replaces it), runs the step and clears gin whatever happens.
+    Parses the configuration, refuses an existing `output_dir` unless `overwrite`, runs the step
+    and clears gin whatever happens. With `overwrite`, the step writes into a staging directory
+    that replaces `output_dir` only once the step succeeded (`tfdis.utils.safe_replace`).
     """
+    from tfdis.utils import safe_replace
+
     parse_config(config_files, bindings)
     try:
-        results.ensure_fresh_directory(output_dir, overwrite, what)
-        return step_fn(model_dir, output_dir)
+        with safe_replace.replaced_directory(output_dir, overwrite, what) as target:
+            return step_fn(model_dir, target)
     finally:
         gin.clear_config()

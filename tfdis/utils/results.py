@@ -48,27 +48,40 @@ def atomic_write_text(path: str, text: str) -> None:
 
 
 def _to_builtin(value: Any) -> Any:
+    """Plain JSON values; NaN and infinities become None (`null`), never non-standard tokens."""
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
     if isinstance(value, dict):
         return {str(k): _to_builtin(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_to_builtin(v) for v in value]
     if isinstance(value, np.generic):
-        return value.item()
+        return _to_builtin(value.item())
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return _to_builtin(value.tolist())
     if hasattr(value, "numpy"):
         return _to_builtin(value.numpy())
     return value
 
 
+def to_json_text(data: Any, indent: int = 2, sort_keys: bool = True) -> str:
+    """Indented standard JSON of `data` (numpy and TF values converted, non-finite as null)."""
+    builtin = _to_builtin(data)
+    return json.dumps(builtin, indent=indent, sort_keys=sort_keys, allow_nan=False) + "\n"
+
+
 def atomic_write_json(path: str, data: dict[str, Any]) -> None:
     """Writes `data` (numpy and TF scalars converted) as indented JSON, atomically."""
-    atomic_write_text(path, json.dumps(_to_builtin(data), indent=2, sort_keys=True) + "\n")
+    atomic_write_text(path, to_json_text(data))
 
 
-def read_json(path: str) -> dict[str, Any]:
+def read_json(path: str) -> Any:
+    """The JSON value in `path`; a malformed file raises a `ValueError` naming it."""
     with open(path) as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except ValueError as error:
+            raise ValueError(f"{path} is not valid JSON ({error})") from None
 
 
 def gin_config_to_dict(config_str: str) -> dict[str, str]:
@@ -99,6 +112,8 @@ def gin_config_to_dict(config_str: str) -> dict[str, str]:
 
 def ensure_fresh_directory(path: str, overwrite: bool, what: str) -> None:
     """Refuses an existing non-empty `path` unless `overwrite`, in which case it is removed."""
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise FileExistsError(f"{what} path {path} is an existing file, not a directory.")
     if os.path.isdir(path) and os.listdir(path):
         if not overwrite:
             raise FileExistsError(

@@ -33,8 +33,8 @@ import tensorflow as tf
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.data.named_data import get_named_ground_truth_data
-from tfdis.training.export import read_model_metadata
-from tfdis.utils import layout, results
+from tfdis.training.export import load_saved_model, read_model_metadata
+from tfdis.utils import layout, results, run_lock, safe_replace
 from tfdis.visualization import images as image_utils
 from tfdis.visualization import plots, traversals
 from tfdis.visualization.visualize_dataset import factor_names
@@ -68,7 +68,7 @@ class ExportedModel:
         self.num_latent = int(self.metadata["num_latent"])
         self.discrete_sizes = [int(k) for k in self.metadata.get("discrete_sizes", [])]
         self.batch_size = batch_size
-        self._module = tf.saved_model.load(export_dir)
+        self._module = load_saved_model(export_dir)
 
     def _batched(self, fn, *arrays: np.ndarray) -> dict[str, np.ndarray]:
         outputs: dict[str, list[np.ndarray]] = {}
@@ -238,6 +238,7 @@ def visualize_run(
         ValueError: the export's metadata names no dataset.
     """
     export_dir = layout.saved_model_dir(model_dir)
+    run_lock.refuse_if_training(model_dir, "visualize")
     if not os.path.isdir(export_dir):
         raise FileNotFoundError(
             f"{model_dir} has no exported model ({export_dir}); train it first with tfdis_train."
@@ -253,7 +254,33 @@ def visualize_run(
             f"num_traversal_bases ({num_traversal_bases})"
         )
     output_dir = output_dir or os.path.join(model_dir, OUTPUT_SUBDIR)
-    results.ensure_fresh_directory(output_dir, overwrite, "visualization")
+    with run_lock.run_lock(model_dir, exclusive=False, action="visualize"):
+        with safe_replace.replaced_directory(output_dir, overwrite, "visualization") as target:
+            options = dict(
+                num_reconstructions=num_reconstructions,
+                num_samples=num_samples,
+                num_plot_points=num_plot_points,
+                num_traversal_bases=num_traversal_bases,
+                num_traversal_steps=num_traversal_steps,
+                num_animation_frames=num_animation_frames,
+                frame_duration_ms=frame_duration_ms,
+                num_bins=num_bins,
+            )
+            written = _draw(model, data, target, random_seed, options)
+    # Paths as they are after a replacement moved the staging directory into place.
+    return [os.path.join(output_dir, os.path.relpath(p, target)) for p in written]
+
+
+def _draw(model, data, output_dir: str, random_seed: int, options: dict) -> list[str]:
+    """Draws every picture into `output_dir` (`options`: `visualize_run`'s arguments)."""
+    num_reconstructions = options["num_reconstructions"]
+    num_samples = options["num_samples"]
+    num_plot_points = options["num_plot_points"]
+    num_traversal_bases = options["num_traversal_bases"]
+    num_traversal_steps = options["num_traversal_steps"]
+    num_animation_frames = options["num_animation_frames"]
+    frame_duration_ms = options["frame_duration_ms"]
+    num_bins = options["num_bins"]
     random_state = np.random.RandomState(random_seed)
     written = []
 
