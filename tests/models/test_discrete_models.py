@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gin
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -98,9 +99,35 @@ def test_joint_capacity_schedule_and_cap():
     assert float(joint_vae.linear_capacity(tf.constant(0), 5.0, 100)) == 0.0
     assert float(joint_vae.linear_capacity(tf.constant(25), 5.0, 100)) == pytest.approx(1.25)
     assert float(joint_vae.linear_capacity(tf.constant(1000), 5.0, 100)) == pytest.approx(5.0)
+    assert float(joint_vae.linear_capacity(tf.constant(25), 5.0, 100, 1.0)) == pytest.approx(1.0)
     model = joint_vae.JointVAE([10], 5.0, 5.0, 100, gamma_continuous=30.0)
-    assert model.discrete_capacity == pytest.approx(np.log(10))  # capped at sum log K
+    assert model.discrete_capacity == 5.0  # C_max of the ramp; the clip is on the ramped value
+    assert model.discrete_capacity_limit == pytest.approx(np.log(10))
     assert model.gamma_discrete == 30.0
+
+
+def test_joint_discrete_capacity_ramps_like_the_reference_on_mnist():
+    # Dupont's joint-vae: C_c(t) = min(C_max t / T, C_max, sum log K). jointvae_mnist.gin has
+    # C_max = 5 nats over T = 25k steps and K = 10, so C_c reaches log 10 = 2.303 at
+    # t = 25k x log(10) / 5 = 11,513 and stays there; C_z keeps rising to 5 at 25k.
+    gin_utils.parse_config(["jointvae_mnist.gin"], [])
+    try:
+        model = gin.query_parameter("model.model").scoped_configurable_fn()
+    finally:
+        gin.clear_config()
+    expected = {
+        0: (0.0, 0.0),
+        5000: (1.0, 1.0),
+        11000: (2.2, 2.2),
+        11513: (2.3026, 2.3026),
+        12000: (2.4, np.log(10)),
+        25000: (5.0, np.log(10)),
+        100000: (5.0, np.log(10)),
+    }
+    for step, (c_z, c_c) in expected.items():
+        capacity_z, capacity_c = model.capacities(tf.constant(step))
+        assert float(capacity_z) == pytest.approx(c_z, abs=1e-4), step
+        assert float(capacity_c) == pytest.approx(c_c, abs=1e-4), step
 
 
 def test_joint_codes_are_one_hot_argmax_at_evaluation():
