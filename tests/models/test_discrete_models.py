@@ -49,15 +49,40 @@ def _build(name):
     return build_configured_model([f"models/{name}.gin"], SMALL[name], (64, 64, 1))
 
 
-def test_relief_steps_of_the_reference_constants():
-    # SPEC section 7: 6 dims, r = 20k, t_d = 100k relieve at 0, 20k, 40k, 60k, 100k, 120k.
-    np.testing.assert_array_equal(
-        cascade_vae.relief_steps(6, 20000, 100000), [0, 20000, 40000, 60000, 100000, 120000]
-    )
-    # MNIST (t_d = 0): every r steps from 0.
-    np.testing.assert_array_equal(cascade_vae.relief_steps(4, 10000, 0), [0, 10000, 20000, 30000])
-    with pytest.raises(ValueError):
+def _reference_num_relieved(step, num_latent, relief_interval, discrete_start):
+    """The reference's run_batch: i = step // r; min(i + 1, n) before t_d, min(i, n) after."""
+    i = step // relief_interval
+    return min(i + 1, num_latent) if step < discrete_start else min(i, num_latent)
+
+
+@pytest.mark.parametrize(
+    "config, expected",
+    [
+        # Supplement B.1 (r = 2e4, t_d = 1e5), 6 dims: the pause is [t_d, t_d + r).
+        ("cascadevae.gin", [0, 20000, 40000, 60000, 80000, 120000]),
+        # B.2 (r = 1e4, t_d = 0), 10 dims: nothing is relieved before step r.
+        ("cascadevae_mnist.gin", [10000 * (j + 1) for j in range(10)]),
+    ],
+)
+def test_relief_steps_of_the_reference_code(config, expected):
+    gin_utils.parse_config([config], [])
+    try:
+        d = gin.query_parameter("encoder.num_latent")
+        r = gin.query_parameter("cascade_vae.relief_interval")
+        t_d = gin.query_parameter("cascade_vae.discrete_start")
+    finally:
+        gin.clear_config()
+    relief = cascade_vae.relief_steps(d, r, t_d)
+    np.testing.assert_array_equal(relief, expected)
+    for step in range(0, 13 * r, r // 4):  # every quarter interval, through the whole schedule
+        assert np.sum(step >= relief) == _reference_num_relieved(step, d, r, t_d), step
+
+
+def test_relief_schedule_refuses_bad_intervals():
+    with pytest.raises(ValueError, match="positive"):
         cascade_vae.relief_steps(3, 0, 0)
+    with pytest.raises(ValueError, match="multiple"):  # the reference counts t_d in intervals
+        cascade_vae.CascadeVAE(3, relief_interval=20000, discrete_start=30000)
 
 
 def test_beta_per_dimension_follows_the_schedule():
@@ -68,8 +93,8 @@ def test_beta_per_dimension_follows_the_schedule():
         0: [0.1] + [10.0] * 5,
         19999: [0.1] + [10.0] * 5,
         20000: [0.1] * 2 + [10.0] * 4,
-        99999: [0.1] * 4 + [10.0] * 2,
-        100000: [0.1] * 5 + [10.0],
+        80000: [0.1] * 5 + [10.0],
+        119999: [0.1] * 5 + [10.0],
         120000: [0.1] * 6,
     }
     for step, beta in expected.items():
@@ -165,7 +190,7 @@ def test_loss_falls(name):
     logs = step(batch)
     assert float(logs["reconstruction_loss"]) < 0.7 * first["reconstruction_loss"]
     if name == "cascadevae":
-        assert float(logs["num_relieved"]) == 3.0  # relieved at steps 0, 2 and 4
+        assert float(logs["num_relieved"]) == 3.0  # relieved at steps 0, 4 and 6 (t_d = 2)
         assert 0.0 <= float(logs["assignment_balance"]) <= 1.0
 
 
@@ -214,3 +239,28 @@ def test_trains_exports_reloads_and_evaluates(name, tmp_path):
         assert scores["has_discrete_code"] == 1.0 and 0.0 <= scores["cascade_score"] <= 1.0
     else:  # the CascadeVAE score's single discrete dimension is undefined for two codes
         assert posterior.discrete_logits is None
+
+
+def test_cascade_exported_before_discrete_start_gates_its_code(tmp_path):
+    # Trained 4 steps with t_d = 6: the decoder never saw a code, so the export must not use one.
+    model_dir = str(tmp_path / "early")
+    bindings = [*TINY_RUN, *SMALL["cascadevae"], "cascade_vae.discrete_start = 6"]
+    train.train_with_gin(
+        model_dir, gin_config_files=["models/cascadevae.gin"], gin_bindings=bindings
+    )
+    saved = tf.saved_model.load(layout.saved_model_dir(model_dir))
+    images = tf.constant(_squares(4))
+    encoded = saved.encode(images)
+    np.testing.assert_array_equal(encoded["category"].numpy(), np.zeros((4, 1)))
+    np.testing.assert_array_equal(encoded["category_logits"].numpy(), np.zeros((4, 3)))
+    decoded = [saved.decode(encoded["mean"], tf.fill([4, 1], k))["images"] for k in range(3)]
+    np.testing.assert_array_equal(decoded[0].numpy(), decoded[1].numpy())
+    np.testing.assert_array_equal(decoded[0].numpy(), decoded[2].numpy())
+    # The same weights past t_d decode each category differently.
+    model = build_configured_model(["models/cascadevae.gin"], SMALL["cascadevae"], (64, 64, 1))
+    assert not bool(model.code_in_use())
+    model.optimizer.iterations.assign(2)  # t_d = 2 in SMALL
+    assert bool(model.code_in_use())
+    z = tf.zeros([1, 3])
+    logits = [model.decode_with_categories(z, tf.constant([[k]])).numpy() for k in range(3)]
+    assert np.abs(logits[0] - logits[1]).max() > 0

@@ -116,14 +116,19 @@ class DiscreteCodeExportModule(tf.Module):
         model: a trained model with `encoder`, `decoder`, `discrete_sizes`, `num_latent`,
             `observation_shape`, `encode_discrete(images) -> dict` and
             `decode_with_categories(latents, categories) -> logits`; optionally
-            `generate(latents, categories, noise) -> logits` and `num_noise`.
+            `generate(latents, categories, noise) -> logits` and `num_noise`, and
+            `export_variables() -> list` of further variables the signatures read (CascadeVAE's
+            optimizer step, which gates its discrete code before t_d).
     """
 
     def __init__(self, model):
         super().__init__(name="tfdis_discrete_code")
         self.encoder = model.encoder
         self.decoder = model.decoder
-        self.tf_variables = [v.value for v in model.encoder.variables + model.decoder.variables]
+        extra = model.export_variables() if hasattr(model, "export_variables") else []
+        self.tf_variables = [
+            v.value for v in model.encoder.variables + model.decoder.variables + extra
+        ]
         self.correlation = float(getattr(model, "posterior_correlation", 0.0))
         self._sizes = list(model.discrete_sizes)
         self._num_latent = d = model.num_latent
