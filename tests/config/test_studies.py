@@ -175,7 +175,6 @@ def test_rtc_study_gives_factorvae_the_rtc_papers_schedule():
             assert _value(bound["AdamOptimizer.learning_rate"]) == 0.001
 
 
-
 def test_rtc_study_trains_both_models_with_the_rtc_papers_architecture():
     # Paper 003, Table 2, for FactorVAE and RTC-VAE alike.
     study = get_study("rtc_study")

@@ -64,6 +64,7 @@ class VariancePenaltyMixin:
         term = tf.reduce_mean(tf.reduce_sum(tf.exp(posterior.logvar), axis=-1))
         self._variance_step.term = term
         eta = tf.cast(tf.convert_to_tensor(self.eta), term.dtype)
+        self._variance_step.eta = eta  # the step's eta, the base of its update
         self.log_scalar("variance_penalty", term)
         self.log_scalar("eta", eta)
         return base + eta * term
@@ -73,15 +74,19 @@ class VariancePenaltyMixin:
 
         The hook, not an own `train_step`, so a stacked group can update each member's eta: the
         model only changes the regularizer and its per-model state, and stacks (on beta-TCVAE).
-        eta is read once in `regularizer`. Sharded over replicas, every replica then writes the
-        same new eta (from the global batch's term) after the cross-replica mean, which every
-        replica's read precedes (stateful ops keep program order), so no replica reads a value
-        already updated in this step.
+        eta is read once, in `regularizer`, and the new value is computed from that read.
+        Sharded over replicas, every replica then writes the same new eta (from the global
+        batch's term) after the cross-replica mean, which every replica's read precedes
+        (stateful ops keep program order), so no replica reads a value already updated in this
+        step.
         """
         super().after_update()
         term = devices.cross_replica_mean(self._variance_step.term)
-        self._variance_step.term = None
-        self.eta.assign(update_eta(self.eta, term, self.eta_0, self.lower, self.upper, self.growth))
+        eta = self._variance_step.eta
+        self._variance_step.term = self._variance_step.eta = None
+        # From the eta this step read, not a fresh read: under a mirrored step another replica
+        # may already have written the new value.
+        self.eta.assign(update_eta(eta, term, self.eta_0, self.lower, self.upper, self.growth))
 
 
 class RTCBetaTCVAE(VariancePenaltyMixin, BetaTCVAE):
