@@ -143,6 +143,22 @@ def test_mig_against_beta_with_the_elbo_panel(tmp_path):
     _assert_png(path, (450, 360))
 
 
+def test_mig_against_beta_uses_chens_mig_when_every_row_has_it(tmp_path):
+    # tcvae_beta_study scores mig_exact (paper 004's estimator) beside dlib's mig.
+    table = _beta_table()
+    assert plots.mig_vs_beta_column(table) == "mig.discrete_mig"
+    for row in table:
+        row["mig_exact.mig_exact"] = row["mig.discrete_mig"] / 2
+    assert plots.mig_vs_beta_column(table) == "mig_exact.mig_exact"
+    del table[0]["mig_exact.mig_exact"]
+    assert plots.mig_vs_beta_column(table) == "mig.discrete_mig"
+    only_exact = [
+        {k: v for k, v in row.items() if k != "mig.discrete_mig"} | {"mig_exact.mig_exact": 0.1}
+        for row in _beta_table()
+    ]
+    assert plots.plot_mig_vs_beta(only_exact, str(tmp_path / plots.MIG_VS_BETA))
+
+
 @pytest.mark.parametrize(
     "plot",
     [

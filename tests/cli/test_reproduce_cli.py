@@ -17,7 +17,7 @@ from tfdis.utils import layout, results
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 STUDY = "correlated_noise_study_smoke"
 MODEL_NUM = 2  # VAE, posterior correlation 0.9, seed 0
-METRICS = ["mig", "reconstruction", "unsupervised", "tc_mean_sample"]
+METRICS = ["mig", "reconstruction", "tc_monte_carlo", "unsupervised", "tc_mean_sample"]
 # The smoke model shrunk to 4 steps on the tiny test dataset, with tiny metric sizes.
 TINY = [
     "dataset.name = 'test_squares'",

@@ -175,6 +175,21 @@ def test_rtc_study_gives_factorvae_the_rtc_papers_schedule():
             assert _value(bound["AdamOptimizer.learning_rate"]) == 0.001
 
 
+def test_rtc_study_trains_both_models_with_the_rtc_papers_architecture():
+    # Paper 003, Table 2, for FactorVAE and RTC-VAE alike.
+    study = get_study("rtc_study")
+    for k in (0, study.num_models - 1):  # a FactorVAE and an RTC-VAE
+        config_file, bindings = study.get_model_config(k)
+        gin_utils.parse_config([config_file], bindings)
+        try:
+            encoder_fn = gin.query_parameter("encoder.encoder_fn")
+            decoder_fn = gin.query_parameter("decoder.decoder_fn")
+        finally:
+            gin.clear_config()
+        assert encoder_fn.selector == "rtc_conv_encoder", config_file
+        assert decoder_fn.selector == "rtc_deconv_decoder", config_file
+
+
 @pytest.mark.parametrize("name", sorted(STUDIES))
 def test_every_model_config_parses_with_gin_and_binds_what_it_says(name):
     study = get_study(name)

@@ -121,8 +121,9 @@ def _encoder(observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def test_compute_elbo_decomposition_on_a_dataset():
     scores = compute_elbo_decomposition(
-        _Shifts(), _encoder, np.random.RandomState(0), num_points=50, batch_size=16
-    )
+        _Shifts(), _encoder, np.random.RandomState(0), num_points=50, num_samples=None,
+        batch_size=16,
+    )  # fmt: skip
     assert set(scores) == {
         "index_code_mutual_info",
         "total_correlation",
@@ -131,7 +132,10 @@ def test_compute_elbo_decomposition_on_a_dataset():
         "analytic_kl",
         "dimwise_kl.0",
         "dimwise_kl.1",
+        "num_points",
+        "whole_dataset",
     }
+    assert scores["num_points"] == 50.0 and scores["whole_dataset"] == 0.0
     observations = _Shifts().sample_observations(50, np.random.RandomState(0))
     means, logvars = encode_observations(_encoder, observations, batch_size=7)
     assert means.shape == (50, 2)

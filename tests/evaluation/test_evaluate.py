@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import os
 
+import gin
 import numpy as np
 import pytest
 
 from tfdis.cli.evaluate import evaluate_run, format_summary
+from tfdis.evaluation.metrics import mig, tc_mean_sample
 from tfdis.evaluation.saved_model_functions import SavedModelPosterior, load_representation_function
 from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquares
 from tfdis.training import train
-from tfdis.utils import layout
+from tfdis.utils import gin_utils, layout
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +26,17 @@ def trained_run(tmp_path_factory) -> str:
 
 def test_evaluate_postprocesses_then_writes_metric_results(trained_run):
     all_results = evaluate_run(trained_run, ["mig"], gin_bindings=["mig.num_train = 200"])
-    assert 0.0 <= all_results["mig"]["discrete_mig"] <= 1.0
-    assert os.path.isdir(layout.saved_model_dir(layout.postprocess_dir(trained_run, "mean")))
+    postprocessed = layout.saved_model_dir(layout.postprocess_dir(trained_run, "mean"))
+    assert os.path.isdir(postprocessed)
+    # The score is MIG of the postprocessed representation on evaluation.random_seed's draws.
+    gin_utils.parse_config(["metrics/mig.gin"], ["mig.num_train = 200"])
+    try:
+        expected = mig.compute_mig(
+            TinySquares(), load_representation_function(postprocessed), np.random.RandomState(0)
+        )
+    finally:
+        gin.clear_config()
+    assert all_results["mig"]["discrete_mig"] == pytest.approx(expected["discrete_mig"], abs=1e-12)
     aggregate_path = os.path.join(
         layout.results_dir(layout.metric_dir(trained_run, "mean", "mig")),
         "aggregate",
@@ -98,7 +109,15 @@ def test_posterior_metrics_run_on_the_exported_model(trained_run):
             "elbo_decomposition_metric.num_points = 200",
         ],
     )
-    assert results["tc_mean_sample"]["tc_mean"] >= 0.0
+    # TC_mean/TC_sample of the exported posterior on evaluation.random_seed's draws.
+    expected = tc_mean_sample.compute_tc_mean_sample(
+        TinySquares(),
+        SavedModelPosterior(layout.saved_model_dir(layout.postprocess_dir(trained_run, "mean"))),
+        np.random.RandomState(0),
+        num_points=300,
+    )
+    for key in ("tc_mean", "tc_sample"):
+        assert results["tc_mean_sample"][key] == pytest.approx(expected[key], rel=1e-9), key
     assert np.isfinite(results["elbo_decomposition"]["total_correlation"])
     np.testing.assert_allclose(
         results["elbo_decomposition"]["estimated_kl"],

@@ -42,6 +42,36 @@ def test_dlib_deconv_decoder_shapes_and_parameters():
     assert _count(decoder) == expected
 
 
+def test_rtc_paper_conv_shapes_and_parameters():
+    # Paper 003, Table 2: conv 32, 64, 64, 64 (4x4 s2 p1), conv 512 (4x4 s1), 1x1 conv to d (x2
+    # for mean and logvar); decoder 1x1 upconv 512, 4x4 upconv 64 (s1), 64, 32, 32, nc (s2 p1).
+    encoder = architectures.rtc_conv_encoder(input_shape=(64, 64, 1), num_latent=10)
+    mean, logvar = encoder(np.zeros((2, 64, 64, 1), np.float32))
+    assert mean.shape == (2, 10) and logvar.shape == (2, 10)
+    sides = [layer.output.shape[1] for layer in encoder.layers if "conv" in layer.name]
+    assert sides == [32, 16, 8, 4, 1]
+    assert _count(encoder) == (
+        (4 * 4 * 1 * 32 + 32)
+        + (4 * 4 * 32 * 64 + 64)
+        + 2 * (4 * 4 * 64 * 64 + 64)
+        + (4 * 4 * 64 * 512 + 512)
+        + 2 * (512 * 10 + 10)
+    )
+    decoder = architectures.rtc_deconv_decoder(num_latent=10, output_shape=(64, 64, 3))
+    assert decoder(np.zeros((2, 10), np.float32)).shape == (2, 64, 64, 3)
+    sides = [layer.output.shape[1] for layer in decoder.layers if "conv" in layer.name]
+    assert sides == [1, 4, 8, 16, 32, 64]
+    assert _count(decoder) == (
+        (10 * 512 + 512)
+        + (4 * 4 * 512 * 64 + 64)
+        + (4 * 4 * 64 * 64 + 64)
+        + (4 * 4 * 64 * 32 + 32)
+        + (4 * 4 * 32 * 32 + 32)
+        + (4 * 4 * 32 * 3 + 3)
+    )
+    assert decoder.layers[-1].activation.__name__ == "linear"  # logits
+
+
 def test_chen_mlp_shapes_and_parameters():
     encoder = architectures.fc_encoder(input_shape=(64, 64, 1), num_latent=10)
     decoder = architectures.fc_decoder(num_latent=10, output_shape=(64, 64, 1))

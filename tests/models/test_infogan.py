@@ -89,16 +89,54 @@ def test_trains_exports_and_generates(tmp_path):
     categories = tf.constant([[1], [1]], tf.int32)
     noise = tf.zeros((2, 8))
     images = saved.generate(latents, categories, noise)["images"].numpy()
-    assert images.shape == (2, 32, 32, 1) and 0.0 <= images.min() and images.max() <= 1.0
+    assert images.shape == (2, 32, 32, 1)
     np.testing.assert_allclose(images, saved.decode(latents, categories)["images"], atol=1e-6)
     encoded = saved.encode(tf.constant(images))
     assert encoded["mean"].shape == (2, 2) and encoded["category"].shape == (2, 1)
     # Q's category is the code the metrics see.
     posterior = SavedModelPosterior(layout.saved_model_dir(model_dir))
+    digits = get_named_ground_truth_data("digits")
     scores = discrete_accuracy.compute_discrete_accuracy(
-        get_named_ground_truth_data("digits"), posterior, np.random.RandomState(0), num_samples=200
+        digits, posterior, np.random.RandomState(0), num_samples=200
     )
-    assert 0.0 < scores["accuracy"] <= 1.0
+    # By hand on the same draws: Q's argmax categories against the digit classes, each category
+    # matched to its most frequent class when the categories' majority classes are distinct.
+    labels, observations = digits.sample(200, np.random.RandomState(0))
+    categories = saved.encode(tf.constant(observations))["category"].numpy()[:, 0]
+    table = np.zeros((10, 10), np.int64)
+    np.add.at(table, (categories, labels[:, 0]), 1)
+    used = np.flatnonzero(table.sum(axis=1))
+    assert scores["num_categories_used"] == len(used)
+    majority = table[used].argmax(axis=1)
+    if len(set(majority)) == len(used):  # then the best one-to-one matching is the majority one
+        assert scores["accuracy"] == pytest.approx(table[used].max(axis=1).sum() / 200)
+    assert scores["accuracy"] >= table.max() / 200  # at least the best single pair
+
+    # `sample` draws the continuous codes from InfoGAN's Unif(-1, 1) prior.
+    seed = 3
+    expected_latents = tf.random.stateless_uniform([5, 2], [seed, 0], minval=-1.0, maxval=1.0)
+    expected_categories = tf.random.stateless_uniform([5], [seed, 1], maxval=10, dtype=tf.int32)
+    np.testing.assert_allclose(
+        saved.sample(tf.constant(5), tf.constant(seed))["images"],
+        saved.decode(expected_latents, expected_categories[:, None])["images"],
+        atol=1e-6,
+    )
+
+
+def test_prior_codes_are_uniform_on_minus_one_one():
+    # InfoGAN (section 7; openai/InfoGAN's Uniform): c ~ Unif(-1, 1), noise ~ Unif(-1, 1).
+    model = infogan.InfoGAN(num_categories=10, num_continuous=2, num_noise=62)
+    categories, latents, noise = model.sample_codes(
+        tf.constant(20000), tf.constant([1, 2], tf.int64)
+    )
+    for codes in (latents.numpy(), noise.numpy()):
+        assert codes.min() >= -1.0 and codes.max() < 1.0
+        # Unif(-1, 1): mean 0, variance 1/3, P(|c| > 0.5) = 1/2 (a normal's variance is 1).
+        assert abs(codes.mean()) < 0.01
+        assert codes.var() == pytest.approx(1 / 3, abs=0.01)
+        assert np.mean(np.abs(codes) > 0.5) == pytest.approx(0.5, abs=0.01)
+    counts = np.bincount(categories.numpy()[:, 0], minlength=10)
+    assert counts.min() > 1800 and counts.max() < 2200  # 2000 each
 
 
 def test_rejects_unsupported_image_sizes():

@@ -4,6 +4,10 @@ Run as a script in a fresh process, because the logical devices must be configur
 TensorFlow initializes its devices (any earlier TF op in the process fixes them):
 
     python tests/training/mirrored_runs.py OUT_DIR [--models=betavae,factorvae,...]
+        [--tiny_models=betatcvae,...]
+
+`--tiny_models` runs those models' regularizers on tiny dense networks for `TINY_STEPS` steps
+(fast enough for every default test run; `--models` keeps the real conv networks).
 
 It writes `OUT_DIR/results.json` (per-step logs of every run, train results, error messages)
 and one `.npz` of final weights per run; the test compares them.
@@ -42,7 +46,34 @@ def test_sgd(learning_rate: float = 1e-4) -> keras.optimizers.Optimizer:
     return keras.optimizers.SGD(learning_rate)
 
 
+@gin.configurable("tiny_test_encoder", allowlist=[])
+def tiny_test_encoder(input_shape, num_latent: int) -> keras.Model:
+    """Flatten -> Dense 8 -> Dense 8 (ReLU) -> (mean, logvar): the regularizers' test trunk."""
+    images = keras.Input(shape=tuple(input_shape), name="images")
+    h = keras.layers.Flatten()(images)
+    h = keras.layers.Dense(8, activation="relu")(h)
+    h = keras.layers.Dense(8, activation="relu")(h)
+    mean = keras.layers.Dense(num_latent, name="means")(h)
+    logvar = keras.layers.Dense(num_latent, name="log_var")(h)
+    return keras.Model(images, [mean, logvar], name="tiny_test_encoder")
+
+
+@gin.configurable("tiny_test_decoder", allowlist=[])
+def tiny_test_decoder(num_latent: int, output_shape) -> keras.Model:
+    """Dense 8 -> Dense 8 (ReLU) -> Dense to the image's logits."""
+    latents = keras.Input(shape=(num_latent,), name="latents")
+    h = keras.layers.Dense(8, activation="relu")(latents)
+    h = keras.layers.Dense(8, activation="relu")(h)
+    h = keras.layers.Dense(int(np.prod(output_shape)))(h)
+    return keras.Model(latents, keras.layers.Reshape(tuple(output_shape))(h), name="tiny_decoder")
+
+
 STEPS = 3
+TINY_STEPS = 2
+TINY_NETS = [
+    "encoder.encoder_fn = @tiny_test_encoder",
+    "decoder.decoder_fn = @tiny_test_decoder",
+]
 BATCH = 8
 COMMON = ["encoder.num_latent = 3", "AdamOptimizer.learning_rate = 0.001"]
 # gin config and extra bindings of each model checked step by step.
@@ -86,10 +117,15 @@ def _weights(model) -> list[np.ndarray]:
     return [np.asarray(v.numpy()) for v in model.weights]
 
 
-def model_steps(name: str, distribution: str) -> tuple[list[dict], list[np.ndarray]]:
-    """STEPS train steps of `name` on fixed TinySquares batches: per-step logs, final weights."""
+def model_steps(
+    name: str, distribution: str, tiny: bool = False
+) -> tuple[list[dict], list[np.ndarray]]:
+    """STEPS train steps of `name` on fixed TinySquares batches: per-step logs, final weights.
+
+    `tiny`: TINY_STEPS steps on the tiny dense networks (`TINY_NETS`).
+    """
     config, bindings = MODELS[name]
-    gin_utils.parse_config([config], [*COMMON, *bindings])
+    gin_utils.parse_config([config], [*COMMON, *bindings, *(TINY_NETS if tiny else [])])
     try:
         model = gin.query_parameter("model.model").scoped_configurable_fn()
         setup = devices.configure(distribution, False, "float32")
@@ -99,7 +135,7 @@ def model_steps(name: str, distribution: str) -> tuple[list[dict], list[np.ndarr
         devices.build_model(model, setup, data.observation_shape, 0, 1000)
         step_fn = devices.make_train_function(model, setup)
         curve = []
-        for k in range(STEPS):
+        for k in range(TINY_STEPS if tiny else STEPS):
             size = BATCH * model.batches_per_step
             batch = tf.constant(pipeline.sample_batch(data, size, 0, k, pipeline.TRAIN_STREAM))
             logs = step_fn(devices.shard_batch(setup, batch, model.batches_per_step))
@@ -208,6 +244,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("out_dir")
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--tiny_models", default="")
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     out: dict = {"logical_cpus": len(tf.config.list_logical_devices("CPU"))}
@@ -265,6 +302,14 @@ def main() -> None:
                 *weights,
             )
         print(name, "done", flush=True)
+    out["tiny_models"] = {}
+    for name in [m for m in args.tiny_models.split(",") if m]:
+        out["tiny_models"][name] = {}
+        for distribution in ("default", "mirrored"):
+            curve, weights = model_steps(name, distribution, tiny=True)
+            out["tiny_models"][name][distribution] = curve
+            np.savez(os.path.join(args.out_dir, f"{name}_tiny_{distribution}.npz"), *weights)
+        print(name, "(tiny) done", flush=True)
     with open(os.path.join(args.out_dir, "results.json"), "w") as f:
         json.dump(out, f, indent=1, default=str)
 

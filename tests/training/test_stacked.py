@@ -113,6 +113,43 @@ def test_models_that_cannot_share_a_step_are_refused(tmp_path):
         stacked.train_stacked_with_gin(dirs, [([], _bindings(factor_vae))] * 2, overwrite=True)
 
 
+def test_stacked_rtc_beta_tcvae_group_matches_its_runs_alone(tmp_path):
+    # RTC-VAE on beta-TCVAE stacks: each member keeps its own eta. The tiny posteriors start
+    # with sum_j sigma_j^2 ~ d = 3 > upper = 0.04, so eta grows x1.2 every step from
+    # eta_0 = max(10, beta): after 4 steps 10 x 1.2^4 = 20.736 (beta 6), 41.472 (beta 20).
+    members = [
+        ["model.random_seed = 0", "model.model = @rtc_beta_tc_vae()", "rtc_beta_tc_vae.beta = 6."],
+        ["model.random_seed = 1", "model.model = @rtc_beta_tc_vae()", "rtc_beta_tc_vae.beta = 20."],
+    ]
+    alone = [str(tmp_path / f"alone{s}") for s in range(2)]
+    for model_dir, extra in zip(alone, members, strict=True):
+        train.train_with_gin(model_dir, gin_bindings=_bindings(extra))
+    group = [str(tmp_path / f"stacked{s}") for s in range(2)]
+    stacked.train_stacked_with_gin(group, [([], _bindings(extra)) for extra in members])
+    for alone_dir, stacked_dir, eta in zip(alone, group, (20.736, 41.472), strict=True):
+        alone_arrays, group_arrays = checkpoint_arrays(alone_dir), checkpoint_arrays(stacked_dir)
+        assert sorted(alone_arrays) == sorted(group_arrays)
+        eta_name = "model/eta/.ATTRIBUTES/VARIABLE_VALUE"
+        assert float(alone_arrays[eta_name]) == pytest.approx(eta, rel=1e-6)
+        for name, value in alone_arrays.items():
+            np.testing.assert_allclose(
+                group_arrays[name], value, rtol=1e-4, atol=1e-5, err_msg=name
+            )
+        logs = _train_results(stacked_dir)
+        np.testing.assert_allclose(logs["loss"], _train_results(alone_dir)["loss"], rtol=1e-4)
+
+
+def test_rtc_factorvae_is_refused_naming_what_stacks(tmp_path):
+    rtc_factor_vae = [
+        "model.model = @rtc_factor_vae()",
+        "rtc_factor_vae.gamma = 10.",
+        "discriminator.discriminator_fn = @fc_discriminator",
+    ]
+    dirs = [str(tmp_path / "a"), str(tmp_path / "b")]
+    with pytest.raises(ValueError, match="RTCFactorVAE.*rtc_beta_tc_vae"):
+        stacked.train_stacked_with_gin(dirs, [([], _bindings(rtc_factor_vae))] * 2)
+
+
 def test_stacked_models_sample_the_device_resident_batches_of_their_runs_alone(tmp_path):
     device = ["dataset.name = 'test_squares_grid'", "model.input_pipeline = 'device'"]
     configs = [_bindings([*extra, *device]) for extra in MEMBER_BINDINGS[:2]]

@@ -6,6 +6,14 @@ of all N posteriors of the dataset. Each term is a Monte Carlo average over draw
 of log-density differences; q(z) and q(z_j) are exact log-mixtures over all N posteriors,
 accumulated by a streaming log-sum-exp over chunks of posteriors so memory is
 O(query_batch_size * chunk_size * d) and no N x N array is ever built.
+
+The dataset p(n) is, as in Chen et al.'s estimator, the whole dataset: with `num_points=None` (the
+default) every observation of an enumerable dataset (`num_indexed_observations`) is encoded once,
+in batches, and only its posterior is kept (O(N d) memory, like exact MIG). A subsample of
+`num_points` observations drawn with replacement caps the index-code MI at log num_points (9.2
+nats for 10,000 points against log 737,280 = 13.5 on dSprites), so it is an explicit option
+only; a dataset that cannot be enumerated falls back to `DEFAULT_SUBSAMPLE_POINTS` of them. The
+expectations use `num_samples` (n, z) draws (Chen et al.'s 10,000).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ class ElboDecomposition(NamedTuple):
         dimwise_kl_per_dim: `[d]` the dimension-wise KL of each latent.
         estimated_kl: the sum of the three terms (= E[log q(z|n) - log p(z)] on the same draws).
         analytic_kl: mean over the N posteriors of the closed-form KL(q(z|n) || N(0, I)).
+        num_points: N, the number of posteriors in the mixture q(z).
     """
 
     index_code_mutual_info: float
@@ -42,6 +51,7 @@ class ElboDecomposition(NamedTuple):
     dimwise_kl_per_dim: np.ndarray
     estimated_kl: float
     analytic_kl: float
+    num_points: int = 0
 
 
 @tf.function(reduce_retracing=True)
@@ -178,7 +188,66 @@ def elbo_decomposition_from_posteriors(
         dimwise_kl_per_dim=dwkl_per_dim,
         estimated_kl=float(mi + tc + dwkl_per_dim.sum()),
         analytic_kl=float(np.mean(analytic.numpy())),
+        num_points=num,
     )
+
+
+DEFAULT_SUBSAMPLE_POINTS = 10000
+
+
+def encode_dataset(
+    ground_truth_data,
+    encoder_function: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    random_state: np.random.RandomState,
+    num_points: int | None = None,
+    batch_size: int = 256,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The posteriors of the dataset p(n): means, logvars `[N, d]` and whether N is all of it.
+
+    Args:
+        ground_truth_data: a `GroundTruthData`.
+        encoder_function: numpy observations `[B, H, W, C]` -> (means, logvars), each `[B, d]`.
+        random_state: draws the subsample (unused for the whole dataset).
+        num_points: None for the whole dataset when it is enumerable (every index once, encoded
+            `batch_size` at a time, so only `[N, d]` posteriors are held), else
+            `DEFAULT_SUBSAMPLE_POINTS` drawn with replacement; an int draws that many.
+        batch_size: observations per encoder call.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    size = getattr(ground_truth_data, "num_indexed_observations", None)
+    if num_points is None and size:
+        means, logvars = [], []
+        for start in range(0, size, batch_size):
+            indices = np.arange(start, min(start + batch_size, size))
+            mean, logvar = encoder_function(ground_truth_data.observations_by_index(indices))
+            means.append(np.asarray(mean))
+            logvars.append(np.asarray(logvar))
+        return np.concatenate(means), np.concatenate(logvars), True
+    num_points = DEFAULT_SUBSAMPLE_POINTS if num_points is None else num_points
+    if num_points < 1:
+        raise ValueError(
+            f"num_points must be positive or None (the whole dataset), got {num_points}"
+        )
+    observations = ground_truth_data.sample_observations(num_points, random_state)
+    means, logvars = encode_observations(encoder_function, observations, batch_size)
+    return means, logvars, False
+
+
+def decomposition_scores(result: ElboDecomposition, whole_dataset: bool) -> dict[str, float]:
+    """The flat result dict of a decomposition: the terms, `dimwise_kl.<j>`, `num_points`
+    (N of the mixture q(z)) and `whole_dataset` (1.0 when p(n) is the whole dataset)."""
+    scores = {
+        "index_code_mutual_info": result.index_code_mutual_info,
+        "total_correlation": result.total_correlation,
+        "dimwise_kl": result.dimwise_kl,
+        "estimated_kl": result.estimated_kl,
+        "analytic_kl": result.analytic_kl,
+        "num_points": float(result.num_points),
+        "whole_dataset": float(whole_dataset),
+    }
+    scores.update({f"dimwise_kl.{j}": float(v) for j, v in enumerate(result.dimwise_kl_per_dim)})
+    return scores
 
 
 def encode_observations(
@@ -214,36 +283,35 @@ def compute_elbo_decomposition(
     encoder_function: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
     random_state: np.random.RandomState,
     artifact_dir: str | None = None,
-    num_points: int = 10000,
-    num_samples: int | None = None,
+    num_points: int | None = None,
+    num_samples: int | None = 10000,
     batch_size: int = 256,
     chunk_size: int = 4096,
     correlation: float = 0.0,
 ) -> dict[str, float]:
-    """dlib-style ELBO decomposition on `num_points` observations drawn from the data.
-
-    The empirical distribution p(n) is those `num_points` observations.
+    """dlib-style ELBO decomposition of a dataset (Chen et al.'s estimator by default).
 
     Args:
         ground_truth_data: a `GroundTruthData`.
         encoder_function: numpy observations -> (means, logvars), each `[B, d]`.
         random_state: numpy RandomState for the observations and the draws.
         artifact_dir: unused (kept for the metric signature).
-        num_points: N, observations forming the dataset.
-        num_samples: (n, z) draws; None draws one per observation.
+        num_points: None (default) for the whole dataset when it is enumerable, else the
+            number of observations drawn with replacement to stand for it (see `encode_dataset`).
+        num_samples: (n, z) draws of the expectations (Chen et al.'s 10,000); None draws one
+            per observation (cost N^2 d).
         batch_size: observations per encoder call and draws scored at once.
         chunk_size: posteriors per log-sum-exp chunk.
         correlation: posterior noise correlation of the model.
 
     Returns:
         dict with `index_code_mutual_info`, `total_correlation`, `dimwise_kl`, `estimated_kl`,
-        `analytic_kl` and `dimwise_kl.<j>` per latent.
+        `analytic_kl`, `dimwise_kl.<j>` per latent, `num_points` and `whole_dataset`.
     """
     del artifact_dir
-    if num_points < 1:
-        raise ValueError(f"num_points must be positive, got {num_points}")
-    observations = ground_truth_data.sample_observations(num_points, random_state)
-    means, logvars = encode_observations(encoder_function, observations, batch_size)
+    means, logvars, whole = encode_dataset(
+        ground_truth_data, encoder_function, random_state, num_points, batch_size
+    )
     result = elbo_decomposition_from_posteriors(
         means,
         logvars,
@@ -253,13 +321,4 @@ def compute_elbo_decomposition(
         chunk_size=chunk_size,
         correlation=correlation,
     )
-    scores = {
-        "index_code_mutual_info": result.index_code_mutual_info,
-        "total_correlation": result.total_correlation,
-        "dimwise_kl": result.dimwise_kl,
-        "estimated_kl": result.estimated_kl,
-        "analytic_kl": result.analytic_kl,
-    }
-    for j, value in enumerate(result.dimwise_kl_per_dim):
-        scores[f"dimwise_kl.{j}"] = float(value)
-    return scores
+    return decomposition_scores(result, whole)

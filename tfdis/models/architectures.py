@@ -92,6 +92,46 @@ def deconv_decoder(num_latent: int, output_shape: Sequence[int]) -> keras.Model:
     return keras.Model(latents, logits, name="deconv_decoder")
 
 
+@gin.configurable("rtc_conv_encoder", allowlist=[])
+def rtc_conv_encoder(input_shape: Sequence[int], num_latent: int) -> keras.Model:
+    """The RTC paper's encoder for 64x64 images (paper 003, Table 2).
+
+    Conv 32, 64, 64, 64 (4x4, stride 2, padding 1: 'same') -> Conv 512 (4x4, stride 1, no
+    padding: 4x4 -> 1x1), all ReLU -> 1x1 conv to (mean, logvar). The table's last layer has
+    10 = d channels; a Gaussian encoder needs a mean and a log-variance per dimension, so it has
+    2d (two 1x1 convolutions of the 1x1x512 map, i.e. two Dense heads), as in the FactorVAE
+    reference code the table follows.
+    """
+    _check_spatial(input_shape, (64,), "rtc_conv_encoder")
+    images = keras.Input(shape=tuple(input_shape), name="images")
+    h = images
+    for filters in (32, 64, 64, 64):
+        h = layers.Conv2D(filters, 4, strides=2, padding="same", activation="relu")(h)
+    h = layers.Conv2D(512, 4, strides=1, padding="valid", activation="relu")(h)
+    h = layers.Flatten()(h)
+    return keras.Model(images, _gaussian_heads(h, num_latent), name="rtc_conv_encoder")
+
+
+@gin.configurable("rtc_deconv_decoder", allowlist=[])
+def rtc_deconv_decoder(num_latent: int, output_shape: Sequence[int]) -> keras.Model:
+    """The RTC paper's decoder for 64x64 images (paper 003, Table 2).
+
+    1x1 upconv 512 (on z as a 1x1 map) -> 4x4 upconv 64 (stride 1: 1x1 -> 4x4) -> 4x4 upconv
+    64, 32, 32 (stride 2, padding 1: 'same'), all ReLU -> 4x4 upconv C (stride 2) to 64x64
+    logits. The table lists a ReLU after the last layer too; its output is the Bernoulli
+    logits, where a ReLU would keep every pixel's probability at 1/2 or more, so there is none.
+    """
+    _check_spatial(output_shape, (64,), "rtc_deconv_decoder")
+    latents = keras.Input(shape=(num_latent,), name="latents")
+    h = layers.Reshape((1, 1, num_latent))(latents)
+    h = layers.Conv2DTranspose(512, 1, strides=1, activation="relu")(h)
+    h = layers.Conv2DTranspose(64, 4, strides=1, padding="valid", activation="relu")(h)
+    for filters in (64, 32, 32):
+        h = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", activation="relu")(h)
+    logits = layers.Conv2DTranspose(output_shape[2], 4, strides=2, padding="same")(h)
+    return keras.Model(latents, logits, name="rtc_deconv_decoder")
+
+
 @gin.configurable("fc_encoder", allowlist=[])
 def fc_encoder(input_shape: Sequence[int], num_latent: int) -> keras.Model:
     """Chen et al.'s MLP encoder (dlib's fc_encoder): flatten -> 1200 -> 1200 (ReLU) -> (mean, logvar)."""

@@ -12,9 +12,21 @@ SPEC section 7 and the seed supplement (paper 001, B.1-B.4):
 - Inference: z = mean; category = argmin_k u_ik with z = mean.
 - Weight decay 4e-5 (the reference code's L2 on the weights: 4e-5 * sum ||W||^2 / 2 in the loss).
 
-The relief schedule: dimension j is relieved at j * r, except that no dimension is relieved in
-the interval [t_d - r, t_d) before the discrete code starts (the schedule pauses and resumes at t_d).
-For SPEC's reference (6 dims, r = 20k, t_d = 100k) this gives 0, 20k, 40k, 60k, 100k, 120k.
+The relief schedule is the reference code's (`run_batch` in snu-mllab/DisentanglementICML19):
+with i = step // r, min(i + 1, d) dimensions are relieved before t_d and min(i, d) from t_d on.
+So dimension j is relieved at j * r while j * r < t_d and at (j + 1) * r after that: the schedule
+pauses for [t_d, t_d + r), letting the discrete code settle before the next dimension is
+relieved, and with t_d = 0 (MNIST, FashionMNIST) nothing is relieved before step r. The reference
+counts t_d in intervals (`ntime`), so t_d must be a multiple of r. dSprites (6 dims, r = 20k,
+supplement B.1's t_d = 100k): 0, 20k, 40k, 60k, 80k, 120k. MNIST (10 dims, r = 10k, t_d = 0):
+10k, 20k, ..., 100k. (SPEC's 0, 20k, 40k, 60k, 100k, 120k is this rule with the reference code's
+default `ntime = 4`, i.e. t_d = 80k, not the supplement's t_d = 100k.)
+
+Before t_d the model has never used its discrete code (the decoder only saw all-zero codes), so
+the exported `decode`, `reconstruct`, `sample` and `encode` gate it as `call` does: a model
+exported before t_d decodes with the zero code whatever category it is given, and reports
+category 0 with all-zero logits for every image (a constant the metrics score as carrying no
+information). The gate reads the optimizer step, which the SavedModel keeps.
 
 Sharded over replicas, the assignment is solved on the unary costs of the global batch
 (gathered; every replica solves the same problem and keeps its rows), so the same-category
@@ -34,16 +46,21 @@ from tfdis.training import devices
 
 
 def relief_steps(num_latent: int, relief_interval: int, discrete_start: int) -> np.ndarray:
-    """Step at which each continuous dimension's KL weight drops from beta_h to beta_l, `[d]`."""
+    """Step at which each continuous dimension's KL weight drops from beta_h to beta_l, `[d]`.
+
+    Dimension j is relieved at j * r if j * r < t_d, else at (j + 1) * r (see the module
+    docstring): the first step at which the reference's count of relieved dimensions exceeds j.
+    """
     if relief_interval < 1:
         raise ValueError(f"relief_interval must be positive, got {relief_interval}")
-    steps, t = [], 0
-    for _ in range(num_latent):
-        if discrete_start - relief_interval <= t < discrete_start:
-            t = discrete_start  # the pause before the discrete code starts
-        steps.append(t)
-        t += relief_interval
-    return np.asarray(steps, dtype=np.int64)
+    if discrete_start < 0 or discrete_start % relief_interval:
+        raise ValueError(
+            f"cascade_vae.discrete_start ({discrete_start}) must be a non-negative multiple of "
+            f"cascade_vae.relief_interval ({relief_interval}): the reference code counts t_d "
+            "in relief intervals"
+        )
+    j = np.arange(num_latent, dtype=np.int64)
+    return np.where(j * relief_interval < discrete_start, j, j + 1) * relief_interval
 
 
 class CascadeVAE(BaseVAE):
@@ -79,6 +96,7 @@ class CascadeVAE(BaseVAE):
         super().__init__(name=name)
         if num_categories < 2:
             raise ValueError(f"cascade_vae.num_categories must be at least 2, got {num_categories}")
+        relief_steps(1, relief_interval, discrete_start)  # validates r and t_d
         if discrete_start < 0 or pair_penalty < 0 or weight_decay < 0:
             raise ValueError(
                 "cascade_vae.discrete_start, pair_penalty and weight_decay must be non-negative"
@@ -113,13 +131,25 @@ class CascadeVAE(BaseVAE):
         """Whether the discrete code is in use at `step` (bool scalar)."""
         return tf.cast(step, tf.int64) >= self.discrete_start
 
+    def code_in_use(self) -> tf.Tensor:
+        """Whether the model as trained so far uses its discrete code (step >= t_d), bool scalar."""
+        return self.discrete_active(self.optimizer.iterations)
+
+    def export_variables(self) -> list:
+        """Variables the exported signatures read besides the networks' (the step of the gate)."""
+        return [self.optimizer.iterations]
+
     # --- the discrete code ----------------------------------------------------------------------
 
     def decode_with_categories(
         self, latents: tf.Tensor, categories: tf.Tensor, training: bool = False
     ) -> tf.Tensor:
-        """Logits `[B, H, W, C]` of latents `[B, d]` with int categories `[B, 1]` (-1: no code)."""
+        """Logits `[B, H, W, C]` of latents `[B, d]` with int categories `[B, 1]` (-1: no code).
+
+        Before t_d (`code_in_use` false) the code is all-zero whatever the categories.
+        """
         one_hot = tf.one_hot(categories[:, 0], self.num_categories, dtype=latents.dtype)
+        one_hot *= tf.cast(self.code_in_use(), latents.dtype)
         return self.decoder(tf.concat([latents, one_hot], axis=1), training=training)
 
     def unary_costs(self, observations: tf.Tensor, latents: tf.Tensor) -> tf.Tensor:
@@ -154,11 +184,18 @@ class CascadeVAE(BaseVAE):
     def encode_discrete(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
         """The export encoder: mean, logvar `[B, d]`, category `[B, 1]`, category_logits `[B, K]`.
 
-        `category_logits` are the negative costs -u_ik, so argmax gives the category.
+        `category_logits` are the negative costs -u_ik, so argmax gives the category. Before t_d
+        (`code_in_use` false) the category is 0 and the logits are 0 for every image.
         """
         mean, logvar = (tf.cast(t, tf.float32) for t in self.encoder(observations, training=False))
         categories, costs = self.infer_categories(observations, mean)
-        return {"mean": mean, "logvar": logvar, "category": categories, "category_logits": -costs}
+        in_use = self.code_in_use()
+        return {
+            "mean": mean,
+            "logvar": logvar,
+            "category": tf.where(in_use, categories, tf.zeros_like(categories)),
+            "category_logits": tf.where(in_use, -costs, tf.zeros_like(costs)),
+        }
 
     # --- training -------------------------------------------------------------------------------
 
@@ -216,7 +253,7 @@ class CascadeVAE(BaseVAE):
         """Reconstruction logits from the mean and the inferred category (zero code before t_d)."""
         mean = self.posterior(observations).mean
         categories, _ = self.infer_categories(observations, mean)
-        active = tf.cast(self.discrete_active(self.optimizer.iterations), mean.dtype)
+        active = tf.cast(self.code_in_use(), mean.dtype)
         code = active * tf.one_hot(categories[:, 0], self.num_categories, dtype=mean.dtype)
         return self.decoder(tf.concat([mean, code], axis=1), training=training)
 

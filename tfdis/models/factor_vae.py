@@ -102,6 +102,7 @@ class FactorVAE(BaseVAE):
                 (self.discriminator_optimizer, discriminator_gradients, discriminator_variables),
             ],
         )
+        self.after_update()
         for name, value in terms.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}

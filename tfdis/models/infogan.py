@@ -10,7 +10,13 @@ Losses (non-saturating GAN, one step updates both players from the same forward 
 - information loss L_I = categorical_weight * CE(c_d | Q(G(codes))) + info_weight * -log q(c | G(codes));
 - D and Q minimize softplus(-D(x)) + softplus(D(G(codes))) + L_I;
 - G minimizes softplus(-D(G(codes))) + L_I.
-Codes are drawn from the prior: c_d uniform over K, c ~ N(0, I), n ~ N(0, I).
+Codes are drawn from the prior: c_d uniform over K, c ~ Unif(-1, 1)^m and n ~ Unif(-1, 1)^r.
+The continuous codes' Unif(-1, 1) is the InfoGAN paper's (section 7, "c2, c3 ~ Unif(-1, 1)");
+the paper does not state the noise prior, and its reference code draws the noise from
+Unif(-1, 1) too (openai/InfoGAN, `launchers/run_mnist_exp.py`: `Uniform(62)`, whose
+`sample_prior` is `tf.random_uniform(minval=-1, maxval=1)`). Yang et al. (paper 002) do not state
+a prior and traverse the codes on [-2, 2] (their Figure 3), beyond the prior's support as in
+InfoGAN's own figures, so tfdis keeps no N(0, I) option. Q's posterior over c stays Gaussian.
 
 The model shares the VAE export interface: `encoder` is D with its Q head (`encode` gives Q's
 posterior and category), `decoder` is G, and `generate(latents, categories, noise)` is G itself.
@@ -129,6 +135,7 @@ class InfoGAN(BaseVAE):
         self.info_weight = float(info_weight)
         self.categorical_info_weight = float(categorical_info_weight)
         self.discrete_sizes = [self.num_categories]
+        self.continuous_prior = "uniform"  # the export's `sample` draws c ~ Unif(-1, 1)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in INFOGAN_METRICS}
 
     def build_networks(self, observation_shape, noise_seed=0, dataset_size=None) -> None:
@@ -179,7 +186,7 @@ class InfoGAN(BaseVAE):
         return self.decoder(tf.concat([one_hot, latents, noise], axis=1), training=training)
 
     def decode_with_categories(self, latents, categories, training=False) -> tf.Tensor:
-        """G with zero noise (the mode of the noise prior)."""
+        """G with zero noise (the centre of the noise prior)."""
         noise = tf.zeros([tf.shape(latents)[0], self.num_noise], latents.dtype)
         return self.generate(latents, categories, noise, training)
 
@@ -216,13 +223,18 @@ class InfoGAN(BaseVAE):
         return cross_entropy, -tf.reduce_mean(q.log_prob(latents))
 
     def sample_codes(self, batch: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        """Prior draws: categories `[B, 1]`, continuous `[B, m]`, noise `[B, r]`."""
+        """Prior draws: categories `[B, 1]`, continuous `[B, m]` and noise `[B, r]`, both
+        Unif(-1, 1)."""
         seeds = [seed + tf.constant([0, i * 2**40], tf.int64) for i in range(3)]
         categories = tf.random.stateless_uniform(
             tf.stack([batch, 1]), seeds[0], maxval=self.num_categories, dtype=tf.int32
         )
-        latents = tf.random.stateless_normal(tf.stack([batch, self.num_continuous]), seeds[1])
-        noise = tf.random.stateless_normal(tf.stack([batch, self.num_noise]), seeds[2])
+        latents = tf.random.stateless_uniform(
+            tf.stack([batch, self.num_continuous]), seeds[1], minval=-1.0, maxval=1.0
+        )
+        noise = tf.random.stateless_uniform(
+            tf.stack([batch, self.num_noise]), seeds[2], minval=-1.0, maxval=1.0
+        )
         return categories, latents, noise
 
     # --- training -------------------------------------------------------------------------------

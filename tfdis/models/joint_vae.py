@@ -1,8 +1,11 @@
 """JointVAE (Dupont, 2018): Gaussian and Gumbel-softmax codes under capacity control (SPEC 7).
 
 Loss = reconstruction + gamma_z |KL_z - C_z(t)| + gamma_c |KL_c - C_c(t)|, where C(t) grows
-linearly from 0 to C_max over `capacity_steps` and C_c never exceeds sum_c log K_c (the most a
-set of categorical codes can carry). The encoder is the gin-chosen Gaussian encoder with one
+linearly from 0 to C_max over `capacity_steps`, and C_c(t) is then clipped at sum_c log K_c (the
+most a set of categorical codes can carry). As in Dupont's reference code (`joint-vae`,
+`Trainer._loss_function`), the clip applies to the current value, not to C_max: with C_max = 5
+nats over 25k steps and K = 10, C_c reaches log 10 = 2.30 at step 25k x 2.30 / 5 = 11.5k and
+stays there. The encoder is the gin-chosen Gaussian encoder with one
 extra Dense head of K_c logits per categorical code on the layer that feeds its means; codes are
 sampled with the Gumbel-softmax relaxation (`relaxed_categorical.temperature`, 0.67) in training
 and are one_hot(argmax alpha) at evaluation.
@@ -23,10 +26,17 @@ from tfdis.posteriors import make_gaussian_posterior, make_relaxed_categorical
 from tfdis.training import devices
 
 
-def linear_capacity(step: tf.Tensor, capacity_max: float, capacity_steps: int) -> tf.Tensor:
-    """C(t) = min(C_max, C_max * t / T), float32 scalar."""
+def linear_capacity(
+    step: tf.Tensor, capacity_max: float, capacity_steps: int, limit: float | None = None
+) -> tf.Tensor:
+    """C(t) = min(C_max, C_max * t / T, limit), float32 scalar.
+
+    `limit` clips the ramped value (JointVAE's sum_c log K_c): the ramp keeps the slope
+    C_max / T and stops rising when it reaches `limit`, as in Dupont's reference code.
+    """
     fraction = tf.cast(step, tf.float32) / float(max(capacity_steps, 1))
-    return capacity_max * tf.minimum(fraction, 1.0)
+    capacity = capacity_max * tf.minimum(fraction, 1.0)
+    return capacity if limit is None else tf.minimum(capacity, float(limit))
 
 
 def add_categorical_heads(encoder: keras.Model, discrete_sizes: Sequence[int]) -> keras.Model:
@@ -53,7 +63,8 @@ class JointVAE(BaseVAE):
     Args:
         discrete_sizes: K_c of each categorical code, e.g. `[10]`.
         continuous_capacity: C_z max (nats).
-        discrete_capacity: C_c max (nats), capped at sum_c log K_c.
+        discrete_capacity: C_c max (nats) of the ramp; the ramped value is clipped at
+            sum_c log K_c (`discrete_capacity_limit`).
         capacity_steps: steps over which both capacities grow from 0.
         gamma_continuous: gamma_z.
         gamma_discrete: gamma_c (defaults to gamma_z, as in the reference runs).
@@ -77,7 +88,8 @@ class JointVAE(BaseVAE):
             raise ValueError(f"joint_vae.discrete_sizes needs codes of 2+ categories, got {sizes}")
         self.discrete_sizes = sizes
         self.continuous_capacity = float(continuous_capacity)
-        self.discrete_capacity = float(min(discrete_capacity, float(np.sum(np.log(sizes)))))
+        self.discrete_capacity = float(discrete_capacity)
+        self.discrete_capacity_limit = float(np.sum(np.log(sizes)))
         self.capacity_steps = int(capacity_steps)
         self.gamma_continuous = float(gamma_continuous)
         self.gamma_discrete = float(gamma_continuous if gamma_discrete is None else gamma_discrete)
@@ -121,6 +133,14 @@ class JointVAE(BaseVAE):
             "category_logits": tf.concat([q.logits for q in categoricals], axis=1),
         }
 
+    def capacities(self, step: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """(C_z(step), C_c(step)), float32 scalars; C_c is clipped at sum_c log K_c."""
+        capacity_z = linear_capacity(step, self.continuous_capacity, self.capacity_steps)
+        capacity_c = linear_capacity(
+            step, self.discrete_capacity, self.capacity_steps, self.discrete_capacity_limit
+        )
+        return capacity_z, capacity_c
+
     def compute_loss_terms(self, observations, seed, step, training):
         gaussian, categoricals = self._encode(observations, training)
         z = gaussian.sample(seed)
@@ -135,8 +155,7 @@ class JointVAE(BaseVAE):
         kl_discrete = devices.cross_replica_mean(
             tf.add_n([tf.reduce_mean(q.kl_to_prior()) for q in categoricals])
         )
-        capacity_z = linear_capacity(step, self.continuous_capacity, self.capacity_steps)
-        capacity_c = linear_capacity(step, self.discrete_capacity, self.capacity_steps)
+        capacity_z, capacity_c = self.capacities(step)
         regularizer = self.gamma_continuous * tf.abs(
             kl_continuous - capacity_z
         ) + self.gamma_discrete * tf.abs(kl_discrete - capacity_c)

@@ -63,27 +63,30 @@ class VariancePenaltyMixin:
         base = super().regularizer(kl_loss, posterior, z_sampled, step)
         term = tf.reduce_mean(tf.reduce_sum(tf.exp(posterior.logvar), axis=-1))
         self._variance_step.term = term
-        eta = getattr(self._variance_step, "eta", None)
-        eta = tf.cast(self.eta if eta is None else eta, term.dtype)
+        eta = tf.cast(tf.convert_to_tensor(self.eta), term.dtype)
+        self._variance_step.eta = eta  # the step's eta, the base of its update
         self.log_scalar("variance_penalty", term)
         self.log_scalar("eta", eta)
         return base + eta * term
 
-    def train_step(self, observations):
-        # eta is read once per step. Sharded over replicas, every replica then writes the same
-        # new eta (from the global batch's term), after the cross-replica mean that every
-        # replica's read precedes, so no replica reads a value already updated in this step.
-        self._variance_step.eta = tf.identity(tf.convert_to_tensor(self.eta))
-        try:
-            logs = super().train_step(observations)
-            term = devices.cross_replica_mean(self._variance_step.term)
-            eta = update_eta(
-                self._variance_step.eta, term, self.eta_0, self.lower, self.upper, self.growth
-            )
-        finally:
-            self._variance_step.eta = None
-        self.eta.assign(eta)
-        return logs
+    def after_update(self):
+        """eta for the next step, from this step's variance term (the `after_update` hook).
+
+        The hook, not an own `train_step`, so a stacked group can update each member's eta: the
+        model only changes the regularizer and its per-model state, and stacks (on beta-TCVAE).
+        eta is read once, in `regularizer`, and the new value is computed from that read.
+        Sharded over replicas, every replica then writes the same new eta (from the global
+        batch's term) after the cross-replica mean, which every replica's read precedes
+        (stateful ops keep program order), so no replica reads a value already updated in this
+        step.
+        """
+        super().after_update()
+        term = devices.cross_replica_mean(self._variance_step.term)
+        eta = self._variance_step.eta
+        self._variance_step.term = self._variance_step.eta = None
+        # From the eta this step read, not a fresh read: under a mirrored step another replica
+        # may already have written the new value.
+        self.eta.assign(update_eta(eta, term, self.eta_0, self.lower, self.upper, self.growth))
 
 
 class RTCBetaTCVAE(VariancePenaltyMixin, BetaTCVAE):

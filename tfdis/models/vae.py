@@ -141,6 +141,14 @@ class BaseVAE(keras.Model):
         del observations, step, training
         return z_sampled
 
+    def after_update(self) -> None:
+        """Updates state that follows each train step (RTC-VAE's eta); a no-op by default.
+
+        Called at the end of every train step, after the weights' update is applied (or
+        handed to a sharded step), by `train_step` and by stacked groups for each member.
+        """
+        return None
+
     def log_scalar(self, name: str, value: tf.Tensor) -> None:
         """Records a model-specific scalar listed in `extra_metrics` for TensorBoard and logs."""
         self.trackers[name].update_state(value)
@@ -227,6 +235,7 @@ class BaseVAE(keras.Model):
         variables = self.vae_variables
         gradients = tape.gradient(terms["loss"], variables)
         self.apply_updates_if_finite(terms["loss"], [(self.optimizer, gradients, variables)])
+        self.after_update()
         for name, value in terms.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}

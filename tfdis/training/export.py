@@ -15,7 +15,8 @@ export `DiscreteCodeExportModule` instead, whose signatures carry the code:
 - `encode`: images -> `mean`, `logvar` `[B, d]`, `category` int32 `[B, C]`, `category_logits`
   `[B, sum K]` (argmax within each code's block gives its category).
 - `decode`: `latents` `[B, d]`, `category` int32 `[B, C]` -> `images`.
-- `reconstruct`: decoded (mean, category); `sample`: prior latents with uniform categories;
+- `reconstruct`: decoded (mean, category); `sample`: prior latents (N(0, I); InfoGAN's
+  Unif(-1, 1)) with uniform categories;
   `sample_latent`: `latents` (a posterior sample) and `category`.
 - `generate` (InfoGAN): `latents`, `category`, `noise` -> `images`.
 
@@ -134,17 +135,23 @@ class DiscreteCodeExportModule(tf.Module):
         model: a trained model with `encoder`, `decoder`, `discrete_sizes`, `num_latent`,
             `observation_shape`, `encode_discrete(images) -> dict` and
             `decode_with_categories(latents, categories) -> logits`; optionally
-            `generate(latents, categories, noise) -> logits` and `num_noise`.
+            `generate(latents, categories, noise) -> logits` and `num_noise`, and
+            `export_variables() -> list` of further variables the signatures read (CascadeVAE's
+            optimizer step, which gates its discrete code before t_d).
     """
 
     def __init__(self, model):
         super().__init__(name="tfdis_discrete_code")
         self.encoder = model.encoder
         self.decoder = model.decoder
-        self.tf_variables = [v.value for v in model.encoder.variables + model.decoder.variables]
+        extra = model.export_variables() if hasattr(model, "export_variables") else []
+        self.tf_variables = [
+            v.value for v in model.encoder.variables + model.decoder.variables + extra
+        ]
         self.correlation = float(getattr(model, "posterior_correlation", 0.0))
         self._sizes = list(model.discrete_sizes)
         self._num_latent = d = model.num_latent
+        self._prior = getattr(model, "continuous_prior", "normal")  # InfoGAN: "uniform"
         self._encode_fn = model.encode_discrete
         self._decode_fn = model.decode_with_categories
         images = tf.TensorSpec([None, *model.observation_shape], tf.float32)
@@ -188,9 +195,11 @@ class DiscreteCodeExportModule(tf.Module):
         return self._decode(encoded["mean"], encoded["category"])
 
     def _sample(self, num_samples, seed):
-        latents = tf.random.stateless_normal(
-            tf.stack([num_samples, self._num_latent]), seed=tf.stack([seed, 0])
-        )
+        shape, latent_seed = tf.stack([num_samples, self._num_latent]), tf.stack([seed, 0])
+        if self._prior == "uniform":
+            latents = tf.random.stateless_uniform(shape, latent_seed, minval=-1.0, maxval=1.0)
+        else:
+            latents = tf.random.stateless_normal(shape, seed=latent_seed)
         categories = [
             tf.random.stateless_uniform(
                 tf.stack([num_samples]), seed=tf.stack([seed, c + 1]), maxval=k, dtype=tf.int32

@@ -92,12 +92,13 @@ def check_stackable(model: BaseVAE) -> None:
         raise ValueError(
             f"{name} overrides BaseVAE.{', '.join(overridden)}; stacked training supports the "
             "models that only change the regularizer hook (beta-VAE, annealed VAE, beta-TCVAE, "
-            "DIP-VAE, RTC-VAE). Train it alone."
+            "DIP-VAE, and RTC-VAE on beta-TCVAE, @rtc_beta_tc_vae). Train it alone."
         )
     if model.batches_per_step != 1:
         raise ValueError(
-            f"{name} has its own extra networks or optimizers; stacked training supports one "
-            "encoder, decoder and optimizer per model. Train it alone."
+            f"{name} has its own extra networks or optimizers (FactorVAE and RTC-VAE on FactorVAE "
+            "train a discriminator); stacked training supports one encoder, decoder and "
+            "optimizer per model (RTC-VAE stacks on beta-TCVAE, @rtc_beta_tc_vae). Train it alone."
         )
 
 
@@ -206,6 +207,9 @@ class StackedVAEGroup:
             ],
             summarize=self.num_models,
         )
+        for s, model in enumerate(self.members):  # per-model state after the step (RTC's eta)
+            with self._member_gin(s):
+                model.after_update()
         logs = []
         for model, model_terms in zip(self.members, terms, strict=True):
             for name, value in model_terms.items():

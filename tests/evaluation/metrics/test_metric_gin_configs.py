@@ -25,6 +25,7 @@ EXPECTED = {
     "reconstruction": "reconstruction",
     "sap_score": "sap_score",
     "tc_mean_sample": "tc_mean_sample",
+    "tc_monte_carlo": "tc_monte_carlo",
     "unsupervised": "unsupervised_metrics",
 }
 
@@ -50,6 +51,7 @@ POSTERIOR_METRICS = {
     "mig_exact",
     "reconstruction",
     "tc_mean_sample",
+    "tc_monte_carlo",
 }
 
 

@@ -14,6 +14,7 @@ from tfdis.evaluation.metrics import (  # noqa: F401
     reconstruction,
     sap_score,
     tc_mean_sample,
+    tc_monte_carlo,
     unsupervised,
     utils,
 )

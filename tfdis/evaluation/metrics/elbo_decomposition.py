@@ -1,7 +1,8 @@
 """ELBO TC-decomposition as a metric (Chen et al., 2018; SPEC section 8).
 
 Wraps `tfdis.estimators.elbo_decomposition.elbo_decomposition_from_posteriors` (streaming exact
-log-mixtures over all posteriors) for the `posterior_encoder` interface. Registered as
+log-mixtures over all posteriors) for the `posterior_encoder` interface. By default p(n) is the
+whole dataset when it is enumerable (Chen et al.'s estimator; see that module). Registered as
 `elbo_decomposition_metric`, since the estimator module already owns the gin name
 `elbo_decomposition` (for an `encoder_function` argument).
 """
@@ -24,37 +25,47 @@ def compute_elbo_decomposition(
     posterior_encoder: protocols.PosteriorEncoder,
     random_state: np.random.RandomState,
     artifact_dir: str | None = None,
-    num_points: int = 10000,
-    num_samples: int | None = None,
+    num_points: int | None = None,
+    num_samples: int | None = 10000,
     batch_size: int = 1024,
     correlation: float | None = None,
 ) -> dict[str, float]:
-    """Decomposes the average KL over `num_points` observations (the dataset p(n)).
+    """Decomposes the average KL over the dataset p(n).
 
     Args:
         ground_truth_data: the dataset.
         posterior_encoder: `encode` -> `(mean, logvar)`.
         random_state: source of all randomness.
         artifact_dir: unused.
-        num_points: N, observations forming p(n).
-        num_samples: (n, z) draws; None draws one from every posterior (cost N^2 d).
+        num_points: None (default): the whole dataset when it is enumerable (Chen et al.'s
+            estimator: q(z) mixes all N posteriors, encoded in batches), else 10,000
+            observations drawn with replacement; an int: that many drawn with replacement
+            (caps the index-code MI at log num_points).
+        num_samples: (n, z) draws of the expectations (Chen et al.'s 10,000); None draws one
+            per posterior (cost N^2 d).
         batch_size: observations per encoder call.
         correlation: the model's posterior noise correlation s (SPEC section 5); None takes
             `posterior_encoder.correlation` (an exported model records it), else 0.
 
     Returns:
         `{"index_code_mutual_info", "total_correlation", "dimwise_kl", "estimated_kl",
-        "analytic_kl", "dimwise_kl.<j>"}` in nats.
+        "analytic_kl", "dimwise_kl.<j>", "num_points", "whole_dataset"}`, the terms in nats.
     """
+    # Imported here: the estimator loads TensorFlow, which the other metrics do not need.
+    from tfdis.estimators.elbo_decomposition import encode_dataset
+
     del artifact_dir
     if correlation is None:
         correlation = float(getattr(posterior_encoder, "correlation", 0.0))
-    if num_points < 1:
-        raise ValueError(f"num_points must be positive, got {num_points}")
-    observations = ground_truth_data.sample_observations(num_points, random_state)
-    means, logvars = protocols.encode_in_batches(posterior_encoder, observations, batch_size)
+    means, logvars, whole = encode_dataset(
+        ground_truth_data,
+        lambda x: protocols.encode_in_batches(posterior_encoder, x, batch_size),
+        random_state,
+        num_points,
+        batch_size,
+    )
     return _compute_elbo_decomposition(
-        means, logvars, int(random_state.randint(2**31 - 1)), num_samples, correlation
+        means, logvars, int(random_state.randint(2**31 - 1)), num_samples, correlation, whole
     )
 
 
@@ -64,20 +75,15 @@ def _compute_elbo_decomposition(
     seed: int,
     num_samples: int | None = None,
     correlation: float = 0.0,
+    whole_dataset: bool = False,
 ) -> dict[str, float]:
     """The decomposition of posteriors `(N, d)` as a flat dict."""
-    # Imported here: the estimator loads TensorFlow, which the other metrics do not need.
-    from tfdis.estimators.elbo_decomposition import elbo_decomposition_from_posteriors
+    from tfdis.estimators.elbo_decomposition import (
+        decomposition_scores,
+        elbo_decomposition_from_posteriors,
+    )
 
     result = elbo_decomposition_from_posteriors(
         means, logvars, seed=seed, num_samples=num_samples, correlation=correlation
     )
-    scores = {
-        "index_code_mutual_info": result.index_code_mutual_info,
-        "total_correlation": result.total_correlation,
-        "dimwise_kl": result.dimwise_kl,
-        "estimated_kl": result.estimated_kl,
-        "analytic_kl": result.analytic_kl,
-    }
-    scores.update({f"dimwise_kl.{j}": float(v) for j, v in enumerate(result.dimwise_kl_per_dim)})
-    return scores
+    return decomposition_scores(result, whole_dataset)
