@@ -120,7 +120,20 @@ def _fit_and_score(model, x_train, y_train, x_tests, y_tests) -> list[float]:
     return accuracies
 
 
+class ConstantClassifier:
+    """Predicts its one training class (what a single-class training set supports)."""
+
+    def __init__(self, label):
+        self.label = label
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.full(len(x), self.label)
+
+
 def _fit_and_return(model, x_train, y_train):
+    classes = np.unique(y_train)
+    if len(classes) == 1:
+        return ConstantClassifier(classes[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", exceptions.ConvergenceWarning)
         return model.fit(x_train, y_train)
@@ -138,6 +151,40 @@ def _lpt_parallel(function, jobs: Sequence[tuple], sizes: Sequence[int], n_jobs:
     return results
 
 
+def score_fits(
+    tasks: Sequence[tuple[np.ndarray, np.ndarray, Sequence[tuple[np.ndarray, np.ndarray]]]],
+    predictor_fn: Callable[..., object],
+    random_state: np.random.RandomState,
+    n_jobs: int = -1,
+) -> np.ndarray:
+    """Fits one classifier per task and scores it on its training and test sets.
+
+    Args:
+        tasks: `(x_train (N, D), y_train (N,), [(x_test (M, D), y_test (M,)), ...])` each, with
+            the same number of test sets.
+        predictor_fn: classifier factory (`build_predictor`).
+        random_state: draws one classifier seed per task, in task order.
+        n_jobs: tasks fitted in parallel processes (-1: all cores), most classes first.
+
+    Returns:
+        `(num_tasks, 1 + num_test_sets)` accuracies: column 0 on the training set, column
+        `t + 1` on test set `t`.
+    """
+    seeds = random_state.randint(2**31 - 1, size=len(tasks))
+    jobs = [
+        (
+            build_predictor(predictor_fn, int(seed)),
+            x_train,
+            y_train,
+            [x for x, _ in tests],
+            [y for _, y in tests],
+        )
+        for seed, (x_train, y_train, tests) in zip(seeds, tasks, strict=True)
+    ]
+    sizes = [len(np.unique(task[1])) for task in tasks]
+    return np.array(_lpt_parallel(_fit_and_score, jobs, sizes, n_jobs), dtype=np.float64)
+
+
 def fit_factors(
     codes: np.ndarray,
     factors: np.ndarray,
@@ -146,7 +193,7 @@ def fit_factors(
     random_state: np.random.RandomState,
     n_jobs: int = -1,
 ) -> np.ndarray:
-    """Fits one classifier per factor on `codes` and scores it on the training and test sets.
+    """`score_fits` of one classifier per factor, from all codes.
 
     Args:
         codes: `(num_codes, N)` training codes.
@@ -157,17 +204,12 @@ def fit_factors(
         n_jobs: factors fitted in parallel processes (-1: all cores).
 
     Returns:
-        `(num_factors, 1 + len(test_sets))` accuracies: column 0 on the training set, column
-        `t + 1` on test set `t`.
+        `(num_factors, 1 + len(test_sets))` accuracies (train, then each test set).
     """
-    seeds = random_state.randint(2**31 - 1, size=factors.shape[0])
-    models = [build_predictor(predictor_fn, int(seed)) for seed in seeds]
-    jobs = [
-        (models[j], codes.T, factors[j], [c.T for c, _ in test_sets], [f[j] for _, f in test_sets])
-        for j in range(factors.shape[0])
+    tasks = [
+        (codes.T, factors[j], [(c.T, f[j]) for c, f in test_sets]) for j in range(factors.shape[0])
     ]
-    sizes = [len(np.unique(row)) for row in factors]
-    return np.array(_lpt_parallel(_fit_and_score, jobs, sizes, n_jobs), dtype=np.float64)
+    return score_fits(tasks, predictor_fn, random_state, n_jobs)
 
 
 def fit_factor_models(
