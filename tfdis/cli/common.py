@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 
@@ -42,6 +43,9 @@ def _quiet_tensorflow_info(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING or f"{os.sep}tensorflow{os.sep}" not in record.pathname
 
 
+_GIN_CONTEXT = re.compile(r"^\s+In call to configurable ")
+
+
 def run_reporting_errors(program: str, main: Callable[[], object]) -> None:
     """Runs `main`, turning expected errors into `program: error: ...` and exit status 1."""
     from tfdis.data.paths import DatasetNotFoundError
@@ -61,5 +65,8 @@ def run_reporting_errors(program: str, main: Callable[[], object]) -> None:
         FileNotFoundError,
         ValueError,
     ) as error:
-        print(f"{program}: error: {error}", file=sys.stderr)
+        # gin appends "  In call to configurable ..." lines to errors raised inside
+        # configurables; the message itself is the one line a user needs.
+        lines = [line for line in str(error).splitlines() if not _GIN_CONTEXT.match(line)]
+        print(f"{program}: error: {chr(10).join(lines)}", file=sys.stderr)
         sys.exit(1)
