@@ -25,6 +25,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import gin
 import numpy as np
 
 from tfdis.data.ground_truth_data import FactorGrid, GroundTruthData
@@ -32,14 +33,19 @@ from tfdis.evaluation.metrics import (
     beta_vae,
     cascade_score,
     dci,
+    downstream_task,
     elbo_decomposition,
     factor_vae,
+    fairness,
     irs,
     mig,
     mig_exact,
     modularity_explicitness,
+    predictors,
     reconstruction,
+    reduced_downstream_task,
     sap_score,
+    strong_downstream_task,
     tc_mean_sample,
     unsupervised,
 )
@@ -145,8 +151,20 @@ def representation_function(observations):
     return mean + np.float32(INFORMATIVE_SIGMA) * noise.astype(np.float32)
 
 
+def _with_predictor(metric, predictor_fn):
+    """`metric` with `predictor.predictor_fn` bound (as the metric's gin config does)."""
+
+    def run(*args, **kwargs):
+        with gin.unlock_config():
+            gin.bind_parameter("predictor.predictor_fn", predictor_fn)
+        return metric(*args, **kwargs)
+
+    return run
+
+
 def _suite(dci_backends, dci_n_jobs=("default",)):
     posterior = SyntheticPosterior()
+    trees, logistic = predictors.gradient_boosting_classifier, predictors.logistic_regression_cv
     rep = {"representation_function": representation_function}
     post = {"posterior_encoder": posterior}
     suite = [
@@ -166,6 +184,32 @@ def _suite(dci_backends, dci_n_jobs=("default",)):
         ("cascade_score", cascade_score.compute_cascade_score, post, {}),
         ("elbo_decomposition", elbo_decomposition.compute_elbo_decomposition, post, {}),
         ("reconstruction", reconstruction.compute_reconstruction, post, {}),
+        # dlib's unsupervised_study_v1 and fairness_study_v1 configs (gin_configs/metrics/).
+        (
+            "downstream_task_boosted_trees",
+            _with_predictor(downstream_task.compute_downstream_task, trees),
+            rep,
+            {},
+        ),
+        (
+            "downstream_task_logistic_regression",
+            _with_predictor(downstream_task.compute_downstream_task, logistic),
+            rep,
+            {},
+        ),
+        ("fairness", _with_predictor(fairness.compute_fairness, trees), rep, {}),
+        (
+            "reduced_downstream_task",
+            _with_predictor(reduced_downstream_task.compute_reduced_downstream_task, trees),
+            rep,
+            {"num_train": [1000], "num_test": 1000},
+        ),
+        (
+            "strong_downstream_task",
+            _with_predictor(strong_downstream_task.compute_strong_downstream_task, trees),
+            rep,
+            {},
+        ),
     ]
     for backend in dci_backends:
         for n_jobs in dci_n_jobs if backend == "exact" else ("default",):
