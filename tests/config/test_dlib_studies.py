@@ -156,3 +156,44 @@ def test_errors_from_inside_gin_configurables_print_on_one_line(capsys):
         common.run_reporting_errors("tfdis_x", failing)
     assert exit_info.value.code == 1
     assert capsys.readouterr().err == "tfdis_x: error: Unknown dataset name 'x'.\n"
+
+
+@pytest.mark.slow
+def test_a_fairness_study_model_runs_end_to_end_with_dlibs_seeds(tmp_path):
+    # fairness_study_v1_smoke model 0 shrunk to 4 steps on the tiny dataset: trained,
+    # postprocessed with `mean` and scored with the study's three configs under dlib's seeds.
+    from tfdis.cli.reproduce import reproduce
+    from tfdis.utils import layout, results
+
+    tiny = [
+        "dataset.name = 'test_squares'",
+        "encoder.num_latent = 3",
+        "model.batch_size = 8",
+        "model.training_steps = 4",
+        "model.eval_steps = 2",
+        "model.checkpoint_every_steps = 2",
+        "model.summary_every_steps = 2",
+        "model.image_summary_every_steps = 2",
+        "beta_vae_sklearn.num_train = 20",
+        "beta_vae_sklearn.num_eval = 20",
+        "beta_vae_sklearn.batch_size = 4",
+        "fairness.num_train = 100",
+        "fairness.num_test_points_per_class = 5",
+        "fairness.n_jobs = 1",
+        "unsupervised_metrics.num_train = 100",
+    ]
+    study = get_study("fairness_study_v1_smoke")
+    outcome = reproduce(study.name, 0, str(tmp_path), visualize=False, gin_bindings=tiny)
+    assert list(outcome["evaluation"]["mean"]) == ["beta_vae_sklearn", "fairness", "unsupervised"]
+    fairness_scores = outcome["evaluation"]["mean"]["fairness"]
+    assert "mean_fairness:mean_pred:mean_sens" in fairness_scores
+    _, seeds = study.get_step_seeds()
+    for metric in ("fairness", "unsupervised"):
+        config = results.read_json(
+            os.path.join(
+                layout.results_dir(layout.metric_dir(outcome["model_dir"], "mean", metric)),
+                "json",
+                "evaluation_config.json",
+            )
+        )
+        assert int(config["evaluation.random_seed"]) == seeds["mean", metric]
