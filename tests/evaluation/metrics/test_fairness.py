@@ -57,6 +57,13 @@ def test_perfect_codes_are_exactly_fair(representation):
     assert all(value == 0.0 for value in scores.values())
 
 
+def test_rotated_codes_are_exactly_fair():
+    # The trees decode each factor exactly from its rotated pair of codes (as for perfect
+    # codes), so interventions on other factors leave the predictions' distribution unchanged.
+    scores = _run(tl.rotated_representation, sizes=(4, 4, 4, 4))
+    assert all(value == 0.0 for value in scores.values())
+
+
 def test_codes_of_the_sensitive_factor_alone_make_a_point_mass_per_group():
     # Codes carry only factor 1. The classifier for factor 0 predicts a function g(c) of the
     # sensitive value c, so under do(factor 1 = c) all predictions are g(c): the TV of group c
