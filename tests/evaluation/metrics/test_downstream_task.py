@@ -21,7 +21,7 @@ def _keys(size, factors):
 
 def _run(representation, predictor=predictors.gradient_boosting_classifier, sizes=SIZES, **kw):
     gin.bind_parameter("predictor.predictor_fn", predictor)
-    kw = {"num_train": [300], "num_test": 400, "n_jobs": 1, **kw}
+    kw = {"num_train": [150], "num_test": 400, "n_jobs": 1, **kw}
     return downstream_task.compute_downstream_task(
         tl.IdentityData(sizes), representation, np.random.RandomState(0), **kw
     )
@@ -36,7 +36,7 @@ def test_dlib_keys_for_every_training_size():
     "representation", [tl.identity_representation, tl.duplicated_representation]
 )
 def test_perfect_and_duplicated_codes_classify_every_factor_exactly(representation):
-    # Each factor value is its own code value and all of them occur in 300 training points:
+    # Each factor value is its own code value and all of them occur in 150 training points:
     # one split per value boundary separates them, so train and test accuracy are exactly 1.
     scores = _run(representation)
     assert all(value == 1.0 for value in scores.values())
@@ -55,9 +55,9 @@ def test_random_codes_score_chance():
     scores = _run(tl.make_random_representation(3), num_test=2000)
     for i, k in enumerate(SIZES):
         sigma = np.sqrt((1 / k) * (1 - 1 / k) / 2000)
-        assert abs(scores[f"300:test_accuracy_factor_{i}"] - 1 / k) < 4 * sigma
-    assert scores["300:min_test_accuracy"] == min(
-        scores[f"300:test_accuracy_factor_{i}"] for i in range(3)
+        assert abs(scores[f"150:test_accuracy_factor_{i}"] - 1 / k) < 4 * sigma
+    assert scores["150:min_test_accuracy"] == min(
+        scores[f"150:test_accuracy_factor_{i}"] for i in range(3)
     )
 
 
@@ -143,10 +143,10 @@ def test_out_of_distribution_splits(split, factors, scored):
     # Perfect codes still classify every scored factor exactly out of distribution; the split
     # factor of extrapolation / interpolation has unseen test values and is not scored.
     scores = _run(tl.identity_representation, split=split, split_factors=factors)
-    assert set(scores) == _keys(300, scored)
+    assert set(scores) == _keys(150, scored)
     assert all(value == 1.0 for value in scores.values())
     random = _run(tl.make_random_representation(3), split=split, split_factors=factors)
-    assert random["300:mean_test_accuracy"] < 0.5
+    assert random["150:mean_test_accuracy"] < 0.5
 
 
 def test_split_sampling_stays_in_its_region():

@@ -42,7 +42,7 @@ def _run(representation, sizes=(3, 4, 5)):
     gin.bind_parameter("predictor.predictor_fn", predictors.gradient_boosting_classifier)
     return fairness.compute_fairness(
         tl.IdentityData(sizes), representation, np.random.RandomState(0),
-        num_train=300, num_test_points_per_class=40, n_jobs=1,
+        num_train=150, num_test_points_per_class=40, n_jobs=1,
     )  # fmt: skip
 
 
@@ -73,7 +73,7 @@ def test_codes_of_the_sensitive_factor_alone_make_a_point_mass_per_group():
     # Refit the same classifier on the same training draw to read g off it.
     rs = np.random.RandomState(0)
     data = tl.IdentityData((2, 4))
-    factors = data.sample_factors(300, rs)
+    factors = data.sample_factors(150, rs)
     seed = rs.randint(2**31 - 1, size=2)[0]
     model = predictors.gradient_boosting_classifier(random_state=int(seed))
     g = model.fit(factors[:, 1:2].astype(float), factors[:, 0]).predict(x)

@@ -20,25 +20,25 @@ def _run(representation, **kw):
     gin.bind_parameter("predictor.predictor_fn", predictors.gradient_boosting_classifier)
     return strong_downstream_task.compute_strong_downstream_task(
         tl.IdentityData((3, 4, 5)), representation, np.random.RandomState(0),
-        **{"num_train": [300], "num_test": 300, "n_experiment": 2, "n_jobs": 1, **kw},
+        **{"num_train": [150], "num_test": 300, "n_experiment": 2, "n_jobs": 1, **kw},
     )  # fmt: skip
 
 
 def test_perfect_codes_generalize_strongly():
     # Each factor's own code decides it, whatever the other factors do: no gap.
     scores = _run(tl.identity_representation)
-    assert set(scores) == {f"300:{key}" for key in KEYS}
-    assert scores["300:mean_test_accuracy"] == 1.0
-    assert scores["300:mean_strong_test_accuracy"] == 1.0
-    assert scores["300:strong_generalization_gap"] == 0.0
+    assert set(scores) == {f"150:{key}" for key in KEYS}
+    assert scores["150:mean_test_accuracy"] == 1.0
+    assert scores["150:mean_strong_test_accuracy"] == 1.0
+    assert scores["150:strong_generalization_gap"] == 0.0
 
 
 def test_the_gap_is_one_minus_the_ratio_of_accuracies():
     scores = _run(tl.make_random_representation(3), num_test=1000)
-    expected = 1 - scores["300:mean_strong_test_accuracy"] / scores["300:mean_test_accuracy"]
-    assert scores["300:strong_generalization_gap"] == pytest.approx(expected)
+    expected = 1 - scores["150:mean_strong_test_accuracy"] / scores["150:mean_test_accuracy"]
+    assert scores["150:strong_generalization_gap"] == pytest.approx(expected)
     chance = np.mean([1 / 3, 1 / 4, 1 / 5])
-    assert abs(scores["300:mean_test_accuracy"] - chance) < 0.05
+    assert abs(scores["150:mean_test_accuracy"] - chance) < 0.05
 
 
 def test_intervention_fixes_one_other_factor_in_training_and_avoids_it_in_test():
