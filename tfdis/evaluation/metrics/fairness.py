@@ -26,7 +26,7 @@ from __future__ import annotations
 import gin
 import numpy as np
 
-from tfdis.data.ground_truth_data import GroundTruthData
+from tfdis.data.ground_truth_data import GroundTruthData, require_interventions
 from tfdis.evaluation.metrics import downstream_task, predictors, utils
 
 
@@ -61,6 +61,7 @@ def compute_fairness(
         dlib's keys (module docstring).
     """
     del artifact_dir
+    require_interventions(ground_truth_data, "fairness")
     num_test_points_per_class = utils.check_positive_int(
         num_test_points_per_class, "num_test_points_per_class"
     )

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import gin
 import numpy as np
 
-from tfdis.data.ground_truth_data import GroundTruthData
+from tfdis.data.ground_truth_data import GroundTruthData, require_interventions
 from tfdis.evaluation.metrics import downstream_task, predictors, utils
 
 
@@ -59,6 +59,7 @@ def compute_strong_downstream_task(
         dlib's keys (module docstring).
     """
     del artifact_dir
+    require_interventions(ground_truth_data, "strong_downstream_task")
     n_experiment = utils.check_positive_int(n_experiment, "n_experiment")
     sizes = list(ground_truth_data.factors_num_values)
     if len(sizes) < 2 or all(size < 2 for size in sizes):
