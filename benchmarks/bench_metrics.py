@@ -12,7 +12,7 @@ memory.
 
 Usage:
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/bench_metrics.py [--metrics=mig,dci] [--dci_backend=both]
-        [--dci_n_jobs=default,2] [--overlap]
+        [--dci_n_jobs=default,2] [--overlap] [--num_train=1000]
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/bench_metrics.py --metrics= --full_grid_mig_exact
 """
 
@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import gin
 import numpy as np
 
 from tfdis.data.ground_truth_data import FactorGrid, GroundTruthData
@@ -32,14 +34,19 @@ from tfdis.evaluation.metrics import (
     beta_vae,
     cascade_score,
     dci,
+    downstream_task,
     elbo_decomposition,
     factor_vae,
+    fairness,
     irs,
     mig,
     mig_exact,
     modularity_explicitness,
+    predictors,
     reconstruction,
+    reduced_downstream_task,
     sap_score,
+    strong_downstream_task,
     tc_mean_sample,
     unsupervised,
 )
@@ -145,8 +152,34 @@ def representation_function(observations):
     return mean + np.float32(INFORMATIVE_SIGMA) * noise.astype(np.float32)
 
 
+def _with_predictor(metric, predictor_fn):
+    """`metric` with `predictor.predictor_fn` bound (as the metric's gin config does)."""
+
+    def run(*args, **kwargs):
+        with gin.unlock_config():
+            gin.bind_parameter("predictor.predictor_fn", predictor_fn)
+        return metric(*args, **kwargs)
+
+    return run
+
+
+STUDY_DOWNSTREAM_SIZES = (10, 100, 1000, 10000)
+
+
+def _sized(name, kwargs, num_train):
+    """`kwargs` with the training size capped at `num_train` (None: the study sizes)."""
+    if num_train is None:
+        return kwargs
+    if name.startswith("downstream_task"):
+        return {**kwargs, "num_train": [n for n in STUDY_DOWNSTREAM_SIZES if n <= num_train]}
+    if name.startswith(("dci", "fairness")):
+        return {**kwargs, "num_train": num_train}
+    return kwargs
+
+
 def _suite(dci_backends, dci_n_jobs=("default",)):
     posterior = SyntheticPosterior()
+    trees, logistic = predictors.gradient_boosting_classifier, predictors.logistic_regression_cv
     rep = {"representation_function": representation_function}
     post = {"posterior_encoder": posterior}
     suite = [
@@ -166,6 +199,32 @@ def _suite(dci_backends, dci_n_jobs=("default",)):
         ("cascade_score", cascade_score.compute_cascade_score, post, {}),
         ("elbo_decomposition", elbo_decomposition.compute_elbo_decomposition, post, {}),
         ("reconstruction", reconstruction.compute_reconstruction, post, {}),
+        # dlib's unsupervised_study_v1 and fairness_study_v1 configs (gin_configs/metrics/).
+        (
+            "downstream_task_boosted_trees",
+            _with_predictor(downstream_task.compute_downstream_task, trees),
+            rep,
+            {},
+        ),
+        (
+            "downstream_task_logistic_regression",
+            _with_predictor(downstream_task.compute_downstream_task, logistic),
+            rep,
+            {},
+        ),
+        ("fairness", _with_predictor(fairness.compute_fairness, trees), rep, {}),
+        (
+            "reduced_downstream_task",
+            _with_predictor(reduced_downstream_task.compute_reduced_downstream_task, trees),
+            rep,
+            {"num_train": [1000], "num_test": 1000},
+        ),
+        (
+            "strong_downstream_task",
+            _with_predictor(strong_downstream_task.compute_strong_downstream_task, trees),
+            rep,
+            {},
+        ),
     ]
     for backend in dci_backends:
         for n_jobs in dci_n_jobs if backend == "exact" else ("default",):
@@ -177,17 +236,23 @@ def _suite(dci_backends, dci_n_jobs=("default",)):
     return suite
 
 
-def _run_metrics(names, seed, backends, dci_n_jobs):
+def _run_metrics(names, seed, backends, dci_n_jobs, num_train=None):
     """Runs the named suite entries one after the other: `[(name, seconds, scores)]`."""
     data = SyntheticGrid()
     out = []
     for name, fn, inputs, kwargs in _suite(backends, dci_n_jobs):
         if name not in names:
             continue
+        kwargs = _sized(name, kwargs, num_train)
         start = time.time()
         scores = fn(data, random_state=np.random.RandomState(seed), **inputs, **kwargs)
         out.append((name, time.time() - start, scores))
     return out
+
+
+def _shown(key):
+    """Leaves out the per-factor and per-pair keys of the downstream and fairness metrics."""
+    return re.search(r"(factor_|pred|sens)\d", key) is None
 
 
 def _low_priority():
@@ -226,6 +291,13 @@ def main():
         default=False,
         help="run DCI while the other metrics run in a low-priority process (tfdis_evaluate's way)",
     )
+    parser.add_argument(
+        "--num_train",
+        type=int,
+        default=None,
+        help="cap the training size of DCI, fairness and the downstream tasks (default: the "
+        "study sizes) for a short run",
+    )
     parser.add_argument("--full_grid_mig_exact", action="store_true")
     parser.add_argument("--mig_exact_factors", default="all", help="'all' or e.g. 1,2,3,4")
     parser.add_argument("--seed", type=int, default=0)
@@ -250,11 +322,11 @@ def main():
         total = time.time() - start
         results += _run_metrics(dci_names[1:], args.seed, backends, dci_n_jobs)
     else:
-        results = _run_metrics(names, args.seed, backends, dci_n_jobs)
+        results = _run_metrics(names, args.seed, backends, dci_n_jobs, args.num_train)
         # The suite total counts the first DCI variant only (the default backend and n_jobs).
         total = sum(t for n, t, _ in results if n not in dci_names[1:])
     for name, elapsed, scores in results:
-        shown = {k: round(v, 4) for k, v in scores.items() if "." not in k}
+        shown = {k: round(v, 4) for k, v in scores.items() if "." not in k and _shown(k)}
         print(f"{name:26s} {elapsed:8.2f} s  {shown}", flush=True)
     if results:
         label = "suite wall time" + (" (overlapped)" if args.overlap and dci_names else "")

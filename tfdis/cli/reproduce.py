@@ -193,6 +193,7 @@ def _reproduce(
         results.atomic_write_json(os.path.join(model_dir, RECORD_FILE), record)
 
     metrics = study.get_eval_metrics()
+    step_seeds = study.get_step_seeds()  # dlib's studies: dlib_reproduce's per-step seeds
     if not read_model_metadata(layout.saved_model_dir(model_dir)).get("discrete_sizes"):
         metrics = [m for m in metrics if m not in DISCRETE_CODE_METRICS]
     postprocessed, evaluated = {}, {}
@@ -201,7 +202,12 @@ def _reproduce(
         redo_rep = redo
         if redo_rep or not _finished(rep_dir, "postprocess"):
             logging.info("%s model %d: postprocessing (%s).", study.name, model_num, representation)
-            postprocess_run(model_dir, representation, overwrite=True, gin_bindings=gin_bindings)
+            seed = (
+                [f"postprocess.random_seed = {step_seeds[0][representation]}"] if step_seeds else []
+            )
+            postprocess_run(
+                model_dir, representation, overwrite=True, gin_bindings=[*seed, *gin_bindings]
+            )
             steps_run.append(f"postprocess/{representation}")
             redo_rep = True
         postprocessed[representation] = _step_results(rep_dir, "postprocess")
@@ -215,13 +221,21 @@ def _reproduce(
             logging.info(
                 "%s model %d: evaluating %s (%s).", study.name, model_num, pending, representation
             )
-            evaluate_run(
-                model_dir,
-                pending,
-                representation=representation,
-                overwrite=True,
-                gin_bindings=[*study.get_eval_gin_bindings(), *gin_bindings],
-            )
+            # With per-metric seeds each metric is its own call (its seed binding differs).
+            groups = [[metric] for metric in pending] if step_seeds else [pending]
+            for group in groups:
+                seed = (
+                    [f"evaluation.random_seed = {step_seeds[1][representation, group[0]]}"]
+                    if step_seeds
+                    else []
+                )
+                evaluate_run(
+                    model_dir,
+                    group,
+                    representation=representation,
+                    overwrite=True,
+                    gin_bindings=[*seed, *study.get_eval_gin_bindings(), *gin_bindings],
+                )
             steps_run.extend(f"evaluate/{representation}/{metric}" for metric in pending)
         evaluated[representation] = {
             metric: _step_results(

@@ -7,15 +7,19 @@ from collections.abc import Callable
 
 from tfdis.config.cascade_study import CascadeStudy
 from tfdis.config.correlated_noise_study import CorrelatedNoiseStudy
+from tfdis.config.fairness_study_v1 import FairnessStudyV1
 from tfdis.config.rtc_study import RTCStudy
 from tfdis.config.study import Study, study_name
 from tfdis.config.tcvae_beta_study import TCVAEBetaStudy
+from tfdis.config.unsupervised_study_v1 import UnsupervisedStudyV1
 
 _STUDY_CLASSES = (
     ("correlated_noise_study", CorrelatedNoiseStudy),
     ("rtc_study", RTCStudy),
     ("tcvae_beta_study", TCVAEBetaStudy),
     ("cascade_study", CascadeStudy),
+    ("unsupervised_study_v1", UnsupervisedStudyV1),
+    ("fairness_study_v1", FairnessStudyV1),
 )
 
 # Every study at full size and at its `_smoke` size.

@@ -206,6 +206,10 @@ class Study:
         """Bindings applied on top of every metric config."""
         return list(self.eval_bindings)
 
+    def get_step_seeds(self) -> tuple[dict[str, int], dict[tuple[str, str], int]] | None:
+        """Per-step seeds `tfdis_reproduce` binds, or None to keep the configs' own (here)."""
+        return None
+
     def model_config_line(self, model_num: int) -> str:
         """Model `model_num` on one line: number, config file and bindings."""
         config_file, bindings = self.get_model_config(model_num)
