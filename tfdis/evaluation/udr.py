@@ -1,0 +1,194 @@
+"""Unsupervised Disentanglement Ranking (Duan et al., ICLR 2020; dlib's `udr_sklearn`).
+
+UDR scores each model of a set trained with the same hyperparameters and different seeds by
+how similar its representation is to the others'. For models i, j with standardized posterior
+means, a similarity matrix R `(d_i, d_j)` relates their latents: `"lasso"` takes
+|coefficients| of a Lasso (alpha 0.1) regressing model j's latents on model i's, `"spearman"`
+the absolute Spearman rank correlations. Latents with dataset-mean KL(q(z_a|x) || p(z_a)) below
+`kl_filter_threshold` are uninformative (I_KL(a) = 0): they are zeroed before the regression and,
+with `filter_low_kl`, left out of the score. The pairwise score of the paper (Duan et al., section 3, the UDR_ij equation):
+
+    UDR_ij = 1 / (d_a + d_b) * [ sum_b r_b^2 / sum_a R(a, b) * I_KL(b)
+                                 + sum_a r_a^2 / sum_b R(a, b) * I_KL(a) ],
+
+r_a = max_b R(a, b), r_b = max_a R(a, b), d_a and d_b the numbers of informative latents of
+the two models (0/0 terms count 0). Each model's score is the median of its pairwise scores
+with the other models (`UDR_i = median_{j != i} UDR_ji`, dlib's orientation).
+
+dlib differences, behind switches: dlib averages the column mean and the row mean,
+`(mean_b r_b^2/sum_a + mean_a r_a^2/sum_b) / 2` (`aggregation="dlib"`), which equals the paper's
+weighting only when both models keep the same number of latents; dlib zeroes latents with KL
+below a fixed 0.01 whatever `kl_filter_threshold` says (tfdis uses the one threshold); and with
+`filter_low_kl=False` a constant latent's NaN Spearman correlations zero a whole dlib term, where
+tfdis counts them as 0 correlations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import gin
+import numpy as np
+import scipy.stats
+from sklearn import linear_model
+
+from tfdis.data.ground_truth_data import GroundTruthData
+from tfdis.evaluation.metrics import utils
+from tfdis.evaluation.metrics.protocols import PosteriorEncoder, encode_in_batches
+
+CORRELATIONS = ("lasso", "spearman")
+AGGREGATIONS = ("paper", "dlib")
+
+
+@gin.configurable(
+    "udr_sklearn", denylist=["ground_truth_data", "posterior_encoders", "random_state"]
+)
+def compute_udr_sklearn(
+    ground_truth_data: GroundTruthData,
+    posterior_encoders: Sequence[PosteriorEncoder],
+    random_state: np.random.RandomState,
+    batch_size: int = 10,
+    num_data_points: int = 1000,
+    correlation_matrix: str = "lasso",
+    filter_low_kl: bool = True,
+    include_raw_correlations: bool = True,
+    kl_filter_threshold: float = 0.01,
+    aggregation: str = "paper",
+) -> dict:
+    """Samples observations, encodes them with every model and computes UDR.
+
+    Args:
+        ground_truth_data: the dataset the models were trained on.
+        posterior_encoders: one posterior per model (at least 2), all with `d` latents.
+        random_state: source of the sampled observations.
+        batch_size: observations sampled per draw (`num_data_points` must be a multiple).
+        num_data_points: observations every model encodes.
+        correlation_matrix: "lasso" or "spearman".
+        filter_low_kl: leave latents with KL below the threshold out of the score.
+        include_raw_correlations: add the `(M, M, d, d)` similarity matrices to the results.
+        kl_filter_threshold: the informativeness threshold on the mean KL per latent.
+        aggregation: "paper" (Duan et al.'s weighting) or "dlib".
+
+    Returns:
+        dlib's keys: `model_scores` `(M,)`, `pairwise_disentanglement_scores` `(M, M, 1)` and,
+        if asked, `raw_correlations` `(M, M, d, d)`.
+    """
+    batch_size = utils.check_positive_int(batch_size, "batch_size")
+    num_data_points = utils.check_positive_int(num_data_points, "num_data_points")
+    if num_data_points % batch_size:
+        raise ValueError(
+            f"num_data_points ({num_data_points}) must be a multiple of batch_size ({batch_size})"
+        )
+    observations = np.concatenate(
+        [
+            ground_truth_data.sample_observations(batch_size, random_state)
+            for _ in range(num_data_points // batch_size)
+        ]
+    )
+    representations, kls = [], []
+    for encoder in posterior_encoders:
+        mean, logvar = encode_in_batches(encoder, observations)
+        representations.append(mean)
+        kls.append(gaussian_kl_per_latent(mean, logvar))
+    return _compute_udr(
+        representations, kls, random_state, correlation_matrix, filter_low_kl,
+        include_raw_correlations, kl_filter_threshold, aggregation,
+    )  # fmt: skip
+
+
+def gaussian_kl_per_latent(mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+    """Mean over points of KL(N(mean, exp logvar) || N(0, 1)) per latent: `(N, d)` -> `(d,)`."""
+    return np.mean(0.5 * (np.square(mean) + np.exp(logvar) - logvar - 1.0), axis=0)
+
+
+def _compute_udr(
+    representations: Sequence[np.ndarray],
+    kls: Sequence[np.ndarray],
+    random_state: np.random.RandomState,
+    correlation_matrix: str = "lasso",
+    filter_low_kl: bool = True,
+    include_raw_correlations: bool = True,
+    kl_filter_threshold: float = 0.01,
+    aggregation: str = "paper",
+) -> dict:
+    """UDR of M models' means `(N, d)` each, with their mean KL per latent `(d,)` each."""
+    if correlation_matrix not in CORRELATIONS:
+        raise ValueError(
+            f"correlation_matrix must be one of {CORRELATIONS}, got {correlation_matrix!r}"
+        )
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+    num_models = len(representations)
+    if num_models < 2:
+        raise ValueError(
+            f"UDR compares models with each other: it needs at least 2, got {num_models}"
+        )
+    shapes = {np.shape(r) for r in representations}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+        raise ValueError(f"every model needs means of one shape (N, d); got {sorted(shapes)}")
+    num_latents = representations[0].shape[1]
+    informative = [np.asarray(kl) > kl_filter_threshold for kl in kls]
+    standardized = []
+    for mean, mask in zip(representations, informative, strict=True):
+        scaled, _, _ = utils.normalize_data(np.asarray(mean, dtype=np.float64).T)
+        standardized.append(scaled.T * mask)
+    seed = random_state.randint(2**31 - 1)
+    raw = np.zeros((num_models, num_models, num_latents, num_latents))
+    pairwise = np.zeros((num_models, num_models, 1))
+    ranks = [scipy.stats.rankdata(z, axis=0) for z in standardized]
+    for i in range(num_models):
+        for j in range(num_models):
+            if i == j:
+                continue
+            if correlation_matrix == "lasso":
+                matrix = lasso_similarity(standardized[i], standardized[j], seed)
+            else:
+                matrix = spearman_similarity(ranks[i], ranks[j])
+            raw[i, j] = matrix
+            if filter_low_kl:
+                matrix = matrix[informative[i]][:, informative[j]]
+            pairwise[i, j, 0] = pairwise_score(matrix, aggregation)
+    model_scores = [float(np.median(np.delete(pairwise[:, i, 0], i))) for i in range(num_models)]
+    scores = {
+        "model_scores": model_scores,
+        "pairwise_disentanglement_scores": pairwise.tolist(),
+    }
+    if include_raw_correlations:
+        scores["raw_correlations"] = raw.tolist()
+    return scores
+
+
+def lasso_similarity(z_i: np.ndarray, z_j: np.ndarray, seed: int, alpha: float = 0.1) -> np.ndarray:
+    """|Lasso coefficients| `(d_i, d_j)` of model j's latents regressed on model i's `(N, d)`."""
+    model = linear_model.Lasso(alpha=alpha, random_state=seed)
+    model.fit(z_i, z_j)
+    return np.abs(np.atleast_2d(model.coef_)).T
+
+
+def spearman_similarity(ranks_i: np.ndarray, ranks_j: np.ndarray) -> np.ndarray:
+    """|Spearman correlation| `(d_i, d_j)` from column ranks `(N, d)`; constant latents give 0."""
+    centered_i = ranks_i - ranks_i.mean(axis=0)
+    centered_j = ranks_j - ranks_j.mean(axis=0)
+    norms = np.outer(np.linalg.norm(centered_i, axis=0), np.linalg.norm(centered_j, axis=0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        correlation = centered_i.T @ centered_j / norms
+    return np.abs(np.nan_to_num(correlation, nan=0.0, posinf=0.0, neginf=0.0))
+
+
+def _relative_strengths(matrix: np.ndarray, axis: int) -> np.ndarray:
+    """r^2 / sum along `axis` (max and sum over that axis), 0 where the sum is 0."""
+    total = matrix.sum(axis=axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, np.max(matrix, axis=axis, initial=0.0) ** 2 / total, 0.0)
+
+
+def pairwise_score(matrix: np.ndarray, aggregation: str = "paper") -> float:
+    """UDR of one pair from its (filtered) similarity matrix `(d_a, d_b)`."""
+    d_a, d_b = matrix.shape
+    if d_a == 0 or d_b == 0:
+        return 0.0  # a model without informative latents shares nothing
+    per_column = _relative_strengths(matrix, axis=0)  # (d_b,)
+    per_row = _relative_strengths(matrix, axis=1)  # (d_a,)
+    if aggregation == "dlib":
+        return float((per_column.mean() + per_row.mean()) / 2)
+    return float((per_column.sum() + per_row.sum()) / (d_a + d_b))
