@@ -25,6 +25,7 @@ tfdis counts them as 0 correlations.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import gin
@@ -192,3 +193,95 @@ def pairwise_score(matrix: np.ndarray, aggregation: str = "paper") -> float:
     if aggregation == "dlib":
         return float((per_column.mean() + per_row.mean()) / 2)
     return float((per_column.sum() + per_row.sum()) / (d_a + d_b))
+
+
+UDR_METRIC = "udr"  # per-model results go to <model_dir>/metrics/<representation>/udr/
+SCORES_FILE = "udr_scores.csv"
+
+
+@gin.configurable("udr_evaluation", denylist=["model_dirs", "output_dir", "representation"])
+def evaluate_udr(
+    model_dirs: Sequence[str],
+    output_dir: str,
+    representation: str = "mean",
+    evaluation_fn=gin.REQUIRED,
+    random_seed: int = gin.REQUIRED,
+    name: str = "",
+) -> dict:
+    """Scores a set of trained runs with UDR (dlib's `udr/evaluate.py`), writing every result.
+
+    Writes dlib's keys (`model_scores`, `pairwise_disentanglement_scores`, `raw_correlations`)
+    plus `model_dirs` to `<output_dir>/results/`, one `model_dir,model_score` line per model to
+    `<output_dir>/udr_scores.csv`, and each model's score as the evaluation `udr`
+    (`<model_dir>/metrics/<representation>/udr/results/`), where `tfdis_aggregate` finds it
+    as the column `udr.model_score`.
+
+    Args:
+        model_dirs: trained run directories (same hyperparameters, different seeds).
+        output_dir: the set's result directory.
+        representation: the representation directory the per-model scores are filed under
+            (UDR always reads the posterior means).
+        evaluation_fn: the scorer (gin: `udr_evaluation.evaluation_fn = @udr_sklearn`).
+        random_seed: seed of the scorer's `np.random.RandomState`.
+        name: label recorded in the results.
+
+    Returns:
+        The set's results.
+    """
+    import time
+    import uuid
+
+    from tfdis.data.named_data import get_named_ground_truth_data
+    from tfdis.evaluation.evaluate import training_dataset_name
+    from tfdis.evaluation.saved_model_functions import SavedModelPosterior
+    from tfdis.utils import gin_utils, layout, results
+
+    del name
+    start = time.time()
+    dataset_name = gin_utils.query("dataset.name")
+    if dataset_name in (None, "auto"):
+        names = {d: training_dataset_name(d) for d in model_dirs}
+        if len(set(names.values())) > 1:
+            listing = ", ".join(f"{d}: {n}" for d, n in names.items())
+            raise ValueError(f"UDR compares models of one dataset; got {listing}")
+        dataset_name = names[model_dirs[0]]
+    ground_truth_data = get_named_ground_truth_data(name=dataset_name)
+    encoders = [SavedModelPosterior(layout.saved_model_dir(d)) for d in model_dirs]
+    scores = dict(
+        evaluation_fn(
+            ground_truth_data=ground_truth_data,
+            posterior_encoders=encoders,
+            random_state=np.random.RandomState(random_seed),
+        )
+    )
+    elapsed = time.time() - start
+    scores.update(model_dirs=list(model_dirs), elapsed_time=elapsed, uuid=str(uuid.uuid4()))
+    config = gin_utils.operative_config()
+    result_dir = layout.results_dir(output_dir)
+    results.save_gin_config(result_dir, "evaluation", config)
+    results.update_result_directory(
+        result_dir, "evaluation", scores, previous_result_dir=layout.results_dir(model_dirs[0])
+    )
+    lines = ["model_dir,model_score"]
+    for model_dir, score in zip(model_dirs, scores["model_scores"], strict=True):
+        lines.append(f"{model_dir},{score!r}")
+        postprocessed = layout.results_dir(layout.postprocess_dir(model_dir, representation))
+        previous = postprocessed if os.path.isdir(postprocessed) else layout.results_dir(model_dir)
+        model_result_dir = layout.results_dir(
+            layout.metric_dir(model_dir, representation, UDR_METRIC)
+        )
+        results.save_gin_config(model_result_dir, "evaluation", config)
+        results.update_result_directory(
+            model_result_dir,
+            "evaluation",
+            {
+                "model_score": score,
+                "num_models": len(model_dirs),
+                "udr_output_path": os.path.abspath(output_dir),
+                "elapsed_time": elapsed,
+                "uuid": str(uuid.uuid4()),
+            },
+            previous_result_dir=previous,
+        )
+    results.atomic_write_text(os.path.join(output_dir, SCORES_FILE), "\n".join(lines) + "\n")
+    return scores
