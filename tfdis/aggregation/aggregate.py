@@ -204,7 +204,8 @@ class Aggregation:
     Attributes:
         rows: the table, one dict per model (every column present, `None` where missing).
         columns: column names in table order.
-        files: the files written (`results.csv`, `results.json`, then the plots).
+        files: the files written (`results.csv`, `results.json`, `results_by_config.csv`, then
+            the plots).
     """
 
     rows: list[dict[str, Any]]
@@ -229,9 +230,9 @@ def aggregate_results(
         FileExistsError: `output_path` already holds a table and `overwrite` is False.
         FileNotFoundError, ValueError: see `collect_results`.
     """
-    from tfdis.aggregation import plots
+    from tfdis.aggregation import plots, seeds
 
-    ours = [CSV_FILE, JSON_FILE, *plots.PLOT_FILES]
+    ours = [CSV_FILE, JSON_FILE, seeds.BY_CONFIG_FILE, *plots.PLOT_FILES]
     existing = [name for name in ours if os.path.exists(os.path.join(output_path, name))]
     if existing and not overwrite:
         raise FileExistsError(
@@ -245,5 +246,7 @@ def aggregate_results(
     json_path = os.path.join(output_path, JSON_FILE)
     results.atomic_write_text(csv_path, format_csv(rows, columns))
     results.atomic_write_text(json_path, json.dumps(rows, indent=1) + "\n")
+    by_config_path = os.path.join(output_path, seeds.BY_CONFIG_FILE)
+    results.atomic_write_text(by_config_path, format_csv(*seeds.spread_over_seeds(rows, columns)))
     plot_paths = plots.draw_study_plots(rows, output_path)
-    return Aggregation(rows, columns, [csv_path, json_path, *plot_paths])
+    return Aggregation(rows, columns, [csv_path, json_path, by_config_path, *plot_paths])
