@@ -135,3 +135,15 @@ def test_compute_udr_sklearn_with_posteriors_and_errors():
         _udr([_latents(100), _latents(100, dim=2)])
     with pytest.raises(ValueError, match="correlation_matrix"):
         _udr([_latents(100)] * 2, correlation_matrix="pearson")
+
+
+def test_noisy_copies_closed_form():
+    # Model 1 = model 0 + independent noise of the same variance: corr 1/sqrt 2 on the matching
+    # latents. Lasso soft-thresholds it by alpha both ways, so both scores are 1/sqrt 2 - 0.1;
+    # Spearman gives (6 / pi) arcsin(1 / (2 sqrt 2)) up to O(1/sqrt N) off-diagonal terms.
+    z = _latents(dim=2)
+    noisy = z + _latents(dim=2, seed=1)
+    lasso = _udr([z, noisy], correlation_matrix="lasso")
+    np.testing.assert_allclose(lasso["model_scores"], LASSO_ROTATED, atol=0.01)
+    spearman = _udr([z, noisy], correlation_matrix="spearman")
+    np.testing.assert_allclose(spearman["model_scores"], RHO_S, atol=0.02)

@@ -85,3 +85,14 @@ def test_end_to_end_and_errors():
             np.zeros((2, 4)), np.zeros((2, 5), int), np.zeros((2, 4)), np.zeros((2, 4), int),
             np.random.RandomState(0),
         )  # fmt: skip
+
+
+def test_noisy_code_closed_form():
+    # Code 0 is factor a through a 10% flip: the best predictor (already at depth 1) gives
+    # 0.9 / 0.1, MSE 0.09 against var(a) = 0.25, a normalized loss of 0.36 at every capacity:
+    # E = I = 1 - 0.36. Factor b is exact at depth 1. Forest averaging shifts this by O(1/N).
+    codes, factors, _ = tl.noisy_binary_codes()
+    scores = _score(np.tile(codes, 20), np.tile(factors, 20))
+    assert scores["explicitness.factor_0"] == pytest.approx(0.64, abs=0.01)
+    assert scores["explicitness.factor_1"] == pytest.approx(1.0)
+    assert scores["informativeness"] == pytest.approx((0.64 + 1) / 2, abs=0.01)

@@ -56,3 +56,12 @@ def test_end_to_end():
     assert score["dcimig"] > 0.95
     with pytest.raises(ValueError, match="at least 2 factors"):
         dcimig.dcimig_from_discrete(np.zeros((2, 4), int), np.array([[0, 1, 0, 1]]))
+
+
+def test_noisy_code_closed_form():
+    # S_a = ln2 - h_b (code 0's gap), S_b = ln2: DCIMIG = (2 ln2 - h_b) / (2 ln2).
+    codes, factors, h_b = tl.noisy_binary_codes()
+    ln2 = np.log(2.0)
+    assert dcimig._compute_dcimig(codes, factors)["dcimig"] == pytest.approx(
+        (2 * ln2 - h_b) / (2 * ln2)
+    )

@@ -56,3 +56,12 @@ def test_end_to_end_and_errors():
     assert score["jemmig_score"] > 0.95
     with pytest.raises(ValueError, match="at least 2 codes"):
         jemmig.jemmig_from_discrete(np.zeros((1, 4), int), np.array([[0, 1, 0, 1]]), 20)
+
+
+def test_noisy_code_closed_form():
+    # Factor a: H(code 0) = ln2, H(code 0, a) = ln2 + h_b, I = ln2 - h_b, runner-up I = 0:
+    # JEMMIG(a) = 2 h_b. Factor b is captured exactly: 0.
+    codes, factors, h_b = tl.noisy_binary_codes()
+    scores = jemmig._compute_jemmig(codes, factors, num_bins=20)
+    assert scores["jemmig.factor_0"] == pytest.approx(2 * h_b / (LN2 + LN20))
+    assert scores["jemmig.factor_1"] == pytest.approx(0.0, abs=1e-12)

@@ -65,3 +65,11 @@ def test_end_to_end_and_errors():
         mig_sup.mig_sup_from_discrete(np.zeros((2, 2), int), np.array([[0, 0], [0, 1]]))
     with pytest.raises(ValueError, match="equal N"):
         mig_sup._compute_mig_sup(np.zeros((2, 4)), np.zeros((2, 5), int))
+
+
+def test_noisy_code_closed_form():
+    codes, factors, h_b = tl.noisy_binary_codes()
+    scores = mig_sup._compute_mig_sup(codes, factors)
+    ln2 = np.log(2.0)
+    assert scores["mig_sup.code_0"] == pytest.approx((ln2 - h_b) / ln2)
+    assert scores["mig_sup"] == pytest.approx(((ln2 - h_b) / ln2 + 1) / 2)

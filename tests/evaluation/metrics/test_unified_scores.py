@@ -166,3 +166,15 @@ def test_mutual_information_matrix_on_synthetic_codes():
     random = _mi_scores(rs.uniform(size=(4, 5000)), rs.randint(0, 10, size=(3, 5000)))
     assert random["mig"] < 0.02
     assert random["sap"] < 0.02
+
+
+def test_noisy_code_closed_form():
+    # Binary factor a over 100 points; the code equals a except on 5 points of each class
+    # (a binary symmetric channel with flip rate 0.1, exactly): I = ln2 - H_b(0.1). Factor b
+    # (independent of both, balanced within every (a, code) cell) has I = 0 with both codes.
+    codes, factors, h_b = tl.noisy_binary_codes()
+    scores = _mi_scores(codes, factors)
+    assert scores["mig.factor_0"] == pytest.approx((LN2 - h_b) / LN2)
+    assert scores["mig.factor_1"] == pytest.approx(1.0)
+    assert scores["sap.factor_0"] == pytest.approx(LN2 - h_b)
+    assert scores["modularity"] == pytest.approx(1.0)
