@@ -81,3 +81,12 @@ def test_bin_script_help():
     bin_path = os.path.join(os.path.dirname(__file__), "..", "..", "bin", "tfdis_udr")
     with open(bin_path) as f:
         assert "from tfdis.cli import udr" in f.read()
+
+
+def test_every_command_module_imports_in_one_process():
+    # Each flag is defined once (shared ones in tfdis.cli.common): absl refuses duplicates.
+    import importlib
+
+    for name in ("aggregate", "evaluate", "postprocess", "reproduce", "train", "udr",
+                 "visualize", "visualize_dataset"):  # fmt: skip
+        importlib.import_module(f"tfdis.cli.{name}")

@@ -21,7 +21,6 @@ flags.DEFINE_string(
     "Glob of evaluation aggregates, e.g. "
     "'DIR/*/metrics/mean/*/results/aggregate/evaluation.json' (quote it).",
 )
-flags.DEFINE_string("output_path", None, "Directory for results.csv, results.json and the plots.")
 
 
 def main(argv: list[str]) -> None:

@@ -27,7 +27,6 @@ flags.DEFINE_string(
     "Glob of trained run directories, one hyperparameter setting, several seeds (quote it); "
     "several globs may be separated by commas.",
 )
-flags.DEFINE_string("output_path", None, "Directory for the set's UDR results.")
 flags.DEFINE_enum("variant", "lasso", sorted(VARIANTS), "Similarity of two models' latents.")
 
 
