@@ -178,3 +178,20 @@ def test_noisy_code_closed_form():
     assert scores["mig.factor_1"] == pytest.approx(1.0)
     assert scores["sap.factor_0"] == pytest.approx(LN2 - h_b)
     assert scores["modularity"] == pytest.approx(1.0)
+
+
+def test_gbt_matrix_after_dci_on_the_same_samples_reuses_the_fit(monkeypatch):
+    # tfdis_evaluate runs dci, then unified_scores on the same samples and seed: one fit.
+    codes, factors = _codes(tl.identity_representation, 300, 0)
+    codes_test, factors_test = _codes(tl.identity_representation, 100, 1)
+    fits = []
+    fit_one = dci._fit_one
+    monkeypatch.setattr(dci, "_fit_one", lambda *job: fits.append(job) or fit_one(*job))
+    args = (codes, factors, codes_test, factors_test)
+    first = dci._compute_dci(*args, np.random.RandomState(3), "exact", 1)
+    matrix = unified_scores.importance_gbt_matrix(*args, np.random.RandomState(3), n_jobs=1)
+    assert len(fits) == 4  # one per factor, once
+    assert dci.disentanglement(matrix) == first["disentanglement"]
+    # Another seed or other codes fit again.
+    unified_scores.importance_gbt_matrix(*args, np.random.RandomState(4), n_jobs=1)
+    assert len(fits) == 8
