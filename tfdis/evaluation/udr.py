@@ -6,7 +6,7 @@ means, a similarity matrix R `(d_i, d_j)` relates their latents: `"lasso"` takes
 |coefficients| of a Lasso (alpha 0.1) regressing model j's latents on model i's, `"spearman"`
 the absolute Spearman rank correlations. Latents with dataset-mean KL(q(z_a|x) || p(z_a)) below
 `kl_filter_threshold` are uninformative (I_KL(a) = 0): they are zeroed before the regression and,
-with `filter_low_kl`, left out of the score. The pairwise score of the paper (Duan et al., section 3, the UDR_ij equation):
+with `filter_low_kl`, left out of the score. The paper's pairwise score (its UDR_ij equation):
 
     UDR_ij = 1 / (d_a + d_b) * [ sum_b r_b^2 / sum_a R(a, b) * I_KL(b)
                                  + sum_a r_a^2 / sum_b R(a, b) * I_KL(a) ],
@@ -15,12 +15,14 @@ r_a = max_b R(a, b), r_b = max_a R(a, b), d_a and d_b the numbers of informative
 the two models (0/0 terms count 0). Each model's score is the median of its pairwise scores
 with the other models (`UDR_i = median_{j != i} UDR_ji`, dlib's orientation).
 
-dlib differences, behind switches: dlib averages the column mean and the row mean,
-`(mean_b r_b^2/sum_a + mean_a r_a^2/sum_b) / 2` (`aggregation="dlib"`), which equals the paper's
-weighting only when both models keep the same number of latents; dlib zeroes latents with KL
-below a fixed 0.01 whatever `kl_filter_threshold` says (tfdis uses the one threshold); and with
-`filter_low_kl=False` a constant latent's NaN Spearman correlations zero a whole dlib term, where
-tfdis counts them as 0 correlations.
+tfdis follows the paper by default. Where dlib's code differs:
+- dlib averages the column mean and the row mean, `(mean_b r_b^2/sum_a + mean_a r_a^2/sum_b) / 2`
+  (`aggregation="dlib"` selects it). It equals the paper's weighting only when both models keep
+  the same number of latents.
+- dlib zeroes latents with KL below a fixed 0.01 whatever `kl_filter_threshold` says; tfdis uses
+  the one threshold for both.
+- With `filter_low_kl=False`, a constant latent's NaN Spearman correlations zero a whole dlib
+  term; tfdis counts them as 0 correlations.
 """
 
 from __future__ import annotations
