@@ -3,17 +3,21 @@
 Eastwood, Nicolicioiu, von Kügelgen, Kekić, Träuble, Dittadi & Schölkopf, "DCI-ES: An Extended
 Disentanglement Framework with Connections to Identifiability" (ICLR 2023).
 
-Explicitness (their definition in the explicitness section): for factor v_j, fit probes of
-increasing capacity kappa_1 < ... < kappa_m to predict v_j from the codes c and record the test
-loss l_j(kappa), the loss-capacity curve. With l_b the loss of the best constant predictor and
-l* = 0 the lowest possible loss,
+Explicitness (their explicitness section and loss-capacity figure): for factor v_j, fit probes
+of increasing capacity kappa_1 < ... < kappa_m to predict v_j from the codes c and record the
+test loss, each point taking the lowest loss reached up to its capacity: the loss-capacity curve
+l_j(kappa). With l_b the loss of the best constant predictor and l* = 0 the lowest possible loss,
 
-    E(v_j, c) = 1 - AULCC(v_j, c) / Z,   Z = (kappa_m - kappa_1) (l_b - l*),
+    E(v_j, c) = 1 - AULCC(v_j, c) / Z,   Z = (kappa_m - kappa_1) (l_b - l*) / 2,
 
-where AULCC is the area between the curve and l* (trapezoids; the loss is clipped to [l*, l_b]);
-E = mean_j E(v_j, c). E = 1 when the smallest probe already predicts the factor perfectly and
-E = 0 when no probe beats the constant. Size (their size section): the representation's size
-relative to the factors', S = dim(v) / dim(c) = num_factors / num_codes (1 for a minimal one).
+where AULCC is the area between the curve and l* (trapezoids; losses clipped to [l*, l_b]) and
+Z the triangle under the straight line from (kappa_1, l_b) to (kappa_m, l*); E = mean_j
+E(v_j, c), in [-1, 1]. E = 1 when the smallest probe already predicts the factor perfectly, 0
+when the loss falls linearly over the capacity range, and -1 when no probe beats the constant
+(codes unrelated to the factor). The triangle, l* = 0 and the running minimum are the authors'
+code for the ICLR paper (github.com/andreinicolicioiu/DCI-ES, `metrics/explitcitness.py`).
+Size (their size section): the representation's size relative to the factors',
+S = dim(v) / dim(c) = num_factors / num_codes (1 for a minimal representation).
 
 Probes: random forests (`num_trees` trees, the paper's non-linear probe) of maximal depth
 `capacities`, on standardized codes, predicting each factor standardized on the training split;
@@ -139,11 +143,11 @@ def _compute_dci_es(
 def explicitness_from_curves(
     normalized_losses: np.ndarray, capacities: Sequence[float]
 ) -> np.ndarray:
-    """1 - area under each loss-capacity curve, capacities scaled to [0, 1].
+    """1 - AULCC / Z of each loss-capacity curve (module docstring), in [-1, 1].
 
     Args:
         normalized_losses: `(num_factors, num_capacities)` test losses divided by the baseline
-            loss l_b, in [0, 1].
+            loss l_b, in [0, 1]; each curve takes its running minimum over capacities.
         capacities: `(num_capacities,)` increasing capacities.
 
     Returns:
@@ -151,10 +155,9 @@ def explicitness_from_curves(
     """
     kappa = np.asarray(capacities, dtype=np.float64)
     kappa = (kappa - kappa[0]) / (kappa[-1] - kappa[0])
-    area = np.sum(
-        (normalized_losses[:, 1:] + normalized_losses[:, :-1]) * 0.5 * np.diff(kappa), axis=1
-    )
-    return 1.0 - area
+    curves = np.minimum.accumulate(normalized_losses, axis=1)
+    area = np.sum((curves[:, 1:] + curves[:, :-1]) * 0.5 * np.diff(kappa), axis=1)
+    return 1.0 - area / 0.5
 
 
 def _fit_probe(x_train, y_train, x_test, y_test, depth, num_trees, seed):
