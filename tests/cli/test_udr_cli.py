@@ -90,3 +90,59 @@ def test_every_command_module_imports_in_one_process():
     for name in ("aggregate", "evaluate", "postprocess", "reproduce", "train", "udr",
                  "visualize", "visualize_dataset"):  # fmt: skip
         importlib.import_module(f"tfdis.cli.{name}")
+
+
+def _fake_run(path, **config):
+    """A run directory with an (empty) SavedModel dir and a train_config.json."""
+    os.makedirs(os.path.join(path, "saved_model"))
+    os.makedirs(os.path.join(path, "results", "json"))
+    with open(os.path.join(path, "results", "json", "train_config.json"), "w") as f:
+        json.dump(config, f)
+    return str(path)
+
+
+def test_a_run_without_another_seed_of_its_configuration_is_skipped(study, tmp_path):
+    with open(os.path.join(study, "0", "results", "json", "train_config.json")) as f:
+        config = json.load(f)
+    odd = _fake_run(tmp_path / "odd", **dict(config, **{"vae.beta": "2.0"}))
+    scores = udr_run(
+        f"{study}/*,{odd}", str(tmp_path / "out"), "spearman", overwrite=True,
+        gin_bindings=["udr_sklearn.num_data_points = 200", "udr_sklearn.batch_size = 20"],
+    )  # fmt: skip
+    assert sorted(scores) == [os.path.join(study, "0"), os.path.join(study, "1")]
+    assert not os.path.exists(layout.metric_dir(odd, "mean", "udr"))
+    with pytest.raises(ValueError, match="no two runs of one training configuration"):
+        udr_run(f"{study}/0,{odd}", str(tmp_path / "none"))
+
+
+def test_several_configurations_are_scored_as_separate_sets(tmp_path, monkeypatch):
+    runs = [
+        _fake_run(tmp_path / f"r{i}", **{"vae.beta": str(beta), "model.random_seed": str(i)})
+        for i, beta in enumerate([1, 4, 1, 4])
+    ]
+    calls = []
+
+    def fake_evaluate(model_dirs, output_dir):
+        calls.append((list(model_dirs), output_dir))
+        return {"model_scores": [0.5 + 0.1 * len(calls)] * len(model_dirs)}
+
+    monkeypatch.setattr(udr, "evaluate_udr", fake_evaluate)
+    out = str(tmp_path / "out")
+    scores = udr_run(f"{tmp_path}/r*", out)
+    assert calls == [
+        ([runs[0], runs[2]], os.path.join(out, "config_0")),
+        ([runs[1], runs[3]], os.path.join(out, "config_1")),
+    ]
+    assert scores == {runs[0]: 0.6, runs[2]: 0.6, runs[1]: 0.7, runs[3]: 0.7}
+    with open(os.path.join(out, udr.SCORES_FILE)) as f:
+        assert f.read().splitlines() == [
+            "model_dir,config,model_score",
+            f"{runs[0]},0,0.6",
+            f"{runs[2]},0,0.6",
+            f"{runs[1]},1,0.7",
+            f"{runs[3]},1,0.7",
+        ]
+    # Without grouping the four runs are one set.
+    calls.clear()
+    udr_run(f"{tmp_path}/r*", str(tmp_path / "one"), group_by_config=False)
+    assert calls == [(runs, str(tmp_path / "one"))]

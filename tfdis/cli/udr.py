@@ -6,6 +6,12 @@ different seeds) with UDR (Duan et al., ICLR 2020; `tfdis.evaluation.udr`), usin
 Writes dlib's result keys to `DIR/results/`, one `model_dir,model_score` line per model to
 `DIR/udr_scores.csv`, and each model's score to `<model_dir>/metrics/mean/udr/`, where
 `tfdis_aggregate` shows it as the column `udr.model_score`. Prints one score per model.
+
+With `--group_by_config` (the default) the runs are first split by training configuration
+(`tfdis.evaluation.udr.group_by_config`), so one glob over a whole study scores every
+hyperparameter setting against its own seeds: set k goes to `DIR/config_<k>/`, and
+`DIR/udr_scores.csv` lists every model with its set. A configuration with a single run cannot be
+compared and is skipped (and reported).
 """
 
 from __future__ import annotations
@@ -28,6 +34,11 @@ flags.DEFINE_string(
     "several globs may be separated by commas.",
 )
 flags.DEFINE_enum("variant", "lasso", sorted(VARIANTS), "Similarity of two models' latents.")
+flags.DEFINE_boolean(
+    "group_by_config",
+    True,
+    "Score each training configuration (every gin value but the seeds) as its own set.",
+)
 
 
 def expand_model_dirs(pattern: str) -> list[str]:
@@ -53,10 +64,11 @@ def udr_run(
     overwrite: bool = False,
     gin_config_files: list[str] | tuple[str, ...] = (),
     gin_bindings: list[str] | tuple[str, ...] = (),
+    group_by_config: bool = True,
 ) -> dict[str, float]:
     """Scores the runs matching `model_dirs_pattern`; returns `{model_dir: UDR score}`.
 
-    Every output (the set's and each model's) is checked before anything is written: an
+    Every output (the sets' and each model's) is checked before anything is written: an
     existing one is refused unless `overwrite`.
     """
     import gin
@@ -67,7 +79,19 @@ def udr_run(
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
     model_dirs = expand_model_dirs(model_dirs_pattern)
-    outputs = [output_path] + [layout.metric_dir(d, "mean", udr.UDR_METRIC) for d in model_dirs]
+    groups = udr.group_by_config(model_dirs) if group_by_config else [model_dirs]
+    sets = [g for g in groups if len(g) > 1]
+    if not sets:
+        raise ValueError(
+            f"--model_dirs={model_dirs_pattern!r} holds no two runs of one training "
+            f"configuration ({len(groups)} configurations); UDR compares seeds of one setting"
+        )
+    if len(sets) == 1:
+        set_dirs = [output_path]
+    else:
+        set_dirs = [os.path.join(output_path, f"config_{k}") for k in range(len(sets))]
+    scored = [d for group in sets for d in group]
+    outputs = [output_path] + [layout.metric_dir(d, "mean", udr.UDR_METRIC) for d in scored]
     existing = [p for p in outputs if os.path.isdir(p) and os.listdir(p)]
     if existing and not overwrite:
         raise FileExistsError(
@@ -75,13 +99,22 @@ def udr_run(
             "outputs); pass --overwrite to replace them."
         )
     gin_utils.parse_config([VARIANTS[variant], *gin_config_files], gin_bindings)
+    scores = {}
     try:
         for path in outputs:
             results.ensure_fresh_directory(path, True, "UDR output")
-        scores = udr.evaluate_udr(model_dirs, output_path)
+        for group, set_dir in zip(sets, set_dirs, strict=True):
+            set_scores = udr.evaluate_udr(group, set_dir)["model_scores"]
+            scores.update(zip(group, set_scores, strict=True))
     finally:
         gin.clear_config()
-    return dict(zip(model_dirs, scores["model_scores"], strict=True))
+    if len(sets) > 1:
+        lines = ["model_dir,config,model_score"]
+        lines += [f"{d},{k},{scores[d]!r}" for k, group in enumerate(sets) for d in group]
+        results.atomic_write_text(
+            os.path.join(output_path, udr.SCORES_FILE), "\n".join(lines) + "\n"
+        )
+    return scores
 
 
 def main(argv: list[str]) -> None:
@@ -98,11 +131,15 @@ def main(argv: list[str]) -> None:
             FLAGS.overwrite,
             FLAGS.gin_config,
             FLAGS.gin_bindings,
+            FLAGS.group_by_config,
         )
         width = max(len(d) for d in scores)
         print(f"{'model_dir'.ljust(width)}  udr")
         for model_dir, score in scores.items():
             print(f"{model_dir.ljust(width)}  {score:.4f}")
+        skipped = sorted(set(expand_model_dirs(FLAGS.model_dirs)) - set(scores))
+        if skipped:
+            print(f"skipped (no other seed of their configuration): {', '.join(skipped)}")
 
     common.run_reporting_errors("tfdis_udr", run_and_print)
 

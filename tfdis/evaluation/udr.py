@@ -287,3 +287,26 @@ def evaluate_udr(
         )
     results.atomic_write_text(os.path.join(output_dir, SCORES_FILE), "\n".join(lines) + "\n")
     return scores
+
+
+def group_by_config(model_dirs: Sequence[str]) -> list[list[str]]:
+    """Splits runs into sets of one training configuration (every gin value but the seeds).
+
+    Args:
+        model_dirs: trained run directories (each with `results/json/train_config.json`).
+
+    Returns:
+        The groups in first-appearance order, each in the given order.
+    """
+    from tfdis.aggregation.seeds import SEED_SUFFIXES
+    from tfdis.utils import layout, results
+
+    groups: dict[tuple, list[str]] = {}
+    for model_dir in model_dirs:
+        path = os.path.join(layout.results_dir(model_dir), "json", "train_config.json")
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{path} is missing: {model_dir} is not a trained tfdis run.")
+        config = results.read_json(path)
+        key = tuple(sorted((k, str(v)) for k, v in config.items() if not k.endswith(SEED_SUFFIXES)))
+        groups.setdefault(key, []).append(model_dir)
+    return list(groups.values())
