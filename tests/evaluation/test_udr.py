@@ -147,3 +147,15 @@ def test_noisy_copies_closed_form():
     np.testing.assert_allclose(lasso["model_scores"], LASSO_ROTATED, atol=0.01)
     spearman = _udr([z, noisy], correlation_matrix="spearman")
     np.testing.assert_allclose(spearman["model_scores"], RHO_S, atol=0.02)
+
+
+@pytest.mark.parametrize("name, correlation", [("udr", "lasso"), ("udr_spearman", "spearman")])
+def test_udr_gin_configs_parse(name, correlation):
+    import gin
+
+    from tfdis.utils import gin_utils
+
+    gin_utils.parse_config([f"udr/{name}.gin"])
+    assert gin.query_parameter("udr_sklearn.correlation_matrix") == correlation
+    assert gin.query_parameter("udr_sklearn.aggregation") == "paper"
+    assert gin.query_parameter("udr_evaluation.random_seed") == 0
