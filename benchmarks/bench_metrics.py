@@ -30,17 +30,22 @@ import gin
 import numpy as np
 
 from tfdis.data.ground_truth_data import FactorGrid, GroundTruthData
+from tfdis.evaluation import udr
 from tfdis.evaluation.metrics import (
     beta_vae,
     cascade_score,
     dci,
+    dci_es,
+    dcimig,
     downstream_task,
     elbo_decomposition,
     factor_vae,
     fairness,
     irs,
+    jemmig,
     mig,
     mig_exact,
+    mig_sup,
     modularity_explicitness,
     predictors,
     reconstruction,
@@ -48,6 +53,7 @@ from tfdis.evaluation.metrics import (
     sap_score,
     strong_downstream_task,
     tc_mean_sample,
+    unified_scores,
     unsupervised,
 )
 
@@ -225,6 +231,12 @@ def _suite(dci_backends, dci_n_jobs=("default",)):
             rep,
             {},
         ),
+        ("mig_sup", mig_sup.compute_mig_sup, rep, {}),
+        ("dcimig", dcimig.compute_dcimig, rep, {}),
+        ("jemmig", jemmig.compute_jemmig, rep, {}),
+        ("dci_es", dci_es.compute_dci_es, rep, {}),
+        # dlib's udr.gin size: 1000 points, here a set of 5 models (20 ordered pairs).
+        ("udr_sklearn", udr.compute_udr_sklearn, {"posterior_encoders": [posterior] * 5}, {}),
     ]
     for backend in dci_backends:
         for n_jobs in dci_n_jobs if backend == "exact" else ("default",):
@@ -233,6 +245,18 @@ def _suite(dci_backends, dci_n_jobs=("default",)):
             if n_jobs != "default":
                 kwargs["n_jobs"] = int(n_jobs)
             suite.append((f"dci[{label}]", dci.compute_dci, rep, kwargs))
+    # Unified scores: the GBT matrix costs one DCI fit (first backend), plus MI and SVM matrices.
+    if dci_backends:
+
+        def gbt_matrix(*args, backend=dci_backends[0]):
+            return unified_scores.importance_gbt_matrix(*args, backend=backend)
+
+        gbt_matrix.__name__ = "importance_gbt_matrix"
+        matrices = [gbt_matrix, unified_scores.mutual_information_matrix,
+                    unified_scores.accuracy_svm_matrix]  # fmt: skip
+        sizes = {"num_train": 10000, "num_test": 5000, "matrix_fns": matrices}
+        suite.append((f"unified_scores[{dci_backends[0]}]", unified_scores.compute_unified_scores,
+                      rep, sizes))  # fmt: skip
     return suite
 
 
@@ -326,7 +350,13 @@ def main():
         # The suite total counts the first DCI variant only (the default backend and n_jobs).
         total = sum(t for n, t, _ in results if n not in dci_names[1:])
     for name, elapsed, scores in results:
-        shown = {k: round(v, 4) for k, v in scores.items() if "." not in k and _shown(k)}
+        shown = {
+            k: round(v, 4) if isinstance(v, float) else np.round(v, 3).tolist()
+            for k, v in scores.items()
+            if k.count(".") <= ("unified" in name) and k not in ("raw_correlations",
+            "pairwise_disentanglement_scores") and "merge_" not in k and "code_" not in k
+            and "factor_" not in k and _shown(k)
+        }  # fmt: skip
         print(f"{name:26s} {elapsed:8.2f} s  {shown}", flush=True)
     if results:
         label = "suite wall time" + (" (overlapped)" if args.overlap and dci_names else "")

@@ -206,7 +206,8 @@ class Aggregation:
     Attributes:
         rows: the table, one dict per model (every column present, `None` where missing).
         columns: column names in table order.
-        files: the files written (`results.csv`, `results.json`, then the plots).
+        files: the files written (`results.csv`, `results.json`, `results_by_config.csv`, then
+            the plots).
     """
 
     rows: list[dict[str, Any]]
@@ -231,9 +232,9 @@ def aggregate_results(
         FileExistsError: `output_path` already holds a table and `overwrite` is False.
         FileNotFoundError, ValueError: see `collect_results`.
     """
-    from tfdis.aggregation import plots
+    from tfdis.aggregation import plots, seeds
 
-    ours = [CSV_FILE, JSON_FILE, *plots.PLOT_FILES]
+    ours = [CSV_FILE, JSON_FILE, seeds.BY_CONFIG_FILE, *plots.PLOT_FILES]
     existing = [name for name in ours if os.path.exists(os.path.join(output_path, name))]
     if existing and not overwrite:
         raise FileExistsError(
@@ -250,8 +251,12 @@ def aggregate_results(
         results.atomic_write_text(
             os.path.join(staging, JSON_FILE), results.to_json_text(rows, indent=1, sort_keys=False)
         )
+        results.atomic_write_text(
+            os.path.join(staging, seeds.BY_CONFIG_FILE),
+            format_csv(*seeds.spread_over_seeds(rows, columns)),
+        )
         plot_names = [os.path.basename(p) for p in plots.draw_study_plots(rows, staging)]
-        names = [CSV_FILE, JSON_FILE, *plot_names]
+        names = [CSV_FILE, JSON_FILE, seeds.BY_CONFIG_FILE, *plot_names]
         for name in names:
             os.replace(os.path.join(staging, name), os.path.join(output_path, name))
         for name in existing:  # a plot whose columns are gone must not linger

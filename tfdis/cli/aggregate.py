@@ -2,7 +2,8 @@
 
 Collects every evaluation aggregate matching the glob, e.g.
 `DIR/*/metrics/mean/*/results/aggregate/evaluation.json`, into one table with one row per
-model (its config and every metric's scores) and writes `results.csv`, `results.json` and the
+model (its config and every metric's scores) and writes `results.csv`, `results.json`, the spread
+over seeds per configuration (`results_by_config.csv`) and the
 study plots into `--output_path` (`tfdis.aggregation`).
 """
 
@@ -20,7 +21,6 @@ flags.DEFINE_string(
     "Glob of evaluation aggregates, e.g. "
     "'DIR/*/metrics/mean/*/results/aggregate/evaluation.json' (quote it).",
 )
-flags.DEFINE_string("output_path", None, "Directory for results.csv, results.json and the plots.")
 
 
 def main(argv: list[str]) -> None:

@@ -40,6 +40,13 @@ flags.DEFINE_integer("random_seed", 0, "Seeds the random draws of the pictures."
 flags.DEFINE_boolean(
     "verbose", False, "On an error, print the full traceback and gin's call chain too."
 )
+# The table commands (tfdis_aggregate, tfdis_udr).
+flags.DEFINE_string(
+    "output_path",
+    None,
+    "Output directory (tfdis_aggregate: results.csv, results.json and the plots; tfdis_udr: "
+    "the set's UDR results).",
+)
 
 
 def _quiet_tensorflow_info(record: logging.LogRecord) -> bool:

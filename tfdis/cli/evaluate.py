@@ -33,6 +33,12 @@ flags.DEFINE_list(
     list(DEFAULT_METRICS),
     "Metric configs to run (names in gin_configs/metrics/), or 'all'.",
 )
+flags.DEFINE_integer(
+    "repeats",
+    1,
+    "Run each metric with this many random states and add k.mean and k.std beside each result "
+    "k (1: one run, as dlib).",
+)
 flags.DEFINE_boolean(
     "overlap",
     False,
@@ -74,8 +80,11 @@ def evaluate_run(
     gin_bindings: list[str] | tuple[str, ...] = (),
     gin_config_files: list[str] | tuple[str, ...] = (),
     overlap: bool = False,
+    repeats: int = 1,
 ) -> dict[str, dict]:
     """Evaluates a trained run on `metrics`; returns `{metric: results}`.
+
+    With `repeats` R > 1 each metric runs with R random states (`evaluation.repeats`).
 
     `gin_config_files` and `gin_bindings` apply on top of each metric's own config. With
     `overlap`, DCI runs in this process while the other metrics run in a spawned low-priority
@@ -91,6 +100,11 @@ def evaluate_run(
             f"{model_dir} has no exported model ({layout.saved_model_dir(model_dir)}); "
             "train it first with tfdis_train."
         )
+    if repeats != 1:
+        from tfdis.evaluation.metrics.utils import check_positive_int
+
+        repeats = check_positive_int(repeats, "--repeats")
+        gin_bindings = [*gin_bindings, f"evaluation.repeats = {repeats}"]
     if list(metrics) == ["all"]:
         metrics = available_metrics()
         if not read_model_metadata(layout.saved_model_dir(model_dir)).get("discrete_sizes"):
@@ -201,6 +215,7 @@ def main(argv: list[str]) -> None:
             FLAGS.gin_bindings,
             FLAGS.gin_config,
             overlap=FLAGS.overlap,
+            repeats=FLAGS.repeats,
         )
         print(format_summary(all_results))
 

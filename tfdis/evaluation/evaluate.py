@@ -19,6 +19,7 @@ import numpy as np
 from absl import logging
 
 from tfdis.data.named_data import get_named_ground_truth_data
+from tfdis.evaluation.repeats import run_repeated
 from tfdis.evaluation.saved_model_functions import SavedModelPosterior, load_representation_function
 from tfdis.training.export import read_model_metadata
 from tfdis.utils import gin_utils, layout, results
@@ -51,6 +52,7 @@ def evaluate(
     evaluation_fn: Callable[..., dict] = gin.REQUIRED,
     random_seed: int = gin.REQUIRED,
     name: str = "",
+    repeats: int = 1,
 ) -> dict:
     """Scores the postprocessed model in `model_dir` with `evaluation_fn`, writing `output_dir`.
 
@@ -60,6 +62,8 @@ def evaluate(
         evaluation_fn: the metric (gin: `evaluation.evaluation_fn = @mig`).
         random_seed: seed of the metric's `np.random.RandomState`.
         name: label recorded in the results.
+        repeats: runs with seeds `random_seed, random_seed + 1, ...`; above 1 the results gain
+            `k.mean` and `k.std` per numeric key (`tfdis.evaluation.repeats`).
 
     Returns:
         The metric's results plus `elapsed_time` and `uuid`.
@@ -85,7 +89,7 @@ def evaluate(
         kwargs["posterior_encoder"] = SavedModelPosterior(saved_model)
     else:
         kwargs["representation_function"] = load_representation_function(saved_model)
-    metric_results = dict(evaluation_fn(**kwargs))
+    metric_results = run_repeated(evaluation_fn, kwargs, random_seed, repeats)
     metric_results.update(elapsed_time=time.time() - start, uuid=str(uuid.uuid4()))
     result_dir = layout.results_dir(output_dir)
     results.save_gin_config(result_dir, "evaluation", gin_utils.operative_config())

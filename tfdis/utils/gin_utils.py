@@ -21,6 +21,7 @@ _CONFIGURABLE_MODULES = (
     "tfdis.postprocessing.postprocess",
     "tfdis.evaluation.evaluate",
     "tfdis.evaluation.metrics",
+    "tfdis.evaluation.udr",
 )
 
 _registered = False

@@ -103,3 +103,18 @@ class GaussianPosterior:
         mean, logvar = self.encode(observations)
         eps = np.random.RandomState(seed).normal(size=mean.shape)
         return mean + np.exp(0.5 * logvar) * eps
+
+
+def noisy_binary_codes():
+    """`(codes, factors, h_b)`: a binary factor a seen through a channel flipping exactly 10%.
+
+    100 points; factor a balanced; code 0 equals a except on 5 points of each class, so
+    I(code 0; a) = ln2 - h_b with h_b = H_b(0.1); factor b and code 1 = b are balanced within
+    every (a, code 0) cell, so they share no information with a or code 0.
+    """
+    a = np.repeat([0, 1], 50)
+    code = a.copy()
+    code[:5], code[50:55] = 1, 0
+    b = np.tile([0, 1], 50)
+    h_b = -(0.1 * np.log(0.1) + 0.9 * np.log(0.9))
+    return np.vstack([code, b]).astype(float), np.vstack([a, b]), h_b

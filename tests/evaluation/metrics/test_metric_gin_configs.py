@@ -15,6 +15,8 @@ EXPECTED = {
     "beta_vae_sklearn": "beta_vae_sklearn",
     "cascade_score": "cascade_score",
     "dci": "dci",
+    "dci_es": "dci_es",
+    "dcimig": "dcimig",
     "discrete_accuracy": "discrete_accuracy",
     "downstream_task_boosted_trees": "downstream_task",
     "downstream_task_logistic_regression": "downstream_task",
@@ -23,8 +25,10 @@ EXPECTED = {
     "factor_vae_metric": "factor_vae_score",
     "fairness": "fairness",
     "irs": "irs",
+    "jemmig": "jemmig",
     "mig": "mig",
     "mig_exact": "mig_exact",
+    "mig_sup": "mig_sup",
     "modularity_explicitness": "modularity_explicitness",
     "reconstruction": "reconstruction",
     "reduced_downstream_task": "reduced_downstream_task",
@@ -32,6 +36,7 @@ EXPECTED = {
     "strong_downstream_task": "strong_downstream_task",
     "tc_mean_sample": "tc_mean_sample",
     "tc_monte_carlo": "tc_monte_carlo",
+    "unified_scores": "unified_scores",
     "unsupervised": "unsupervised_metrics",
 }
 
