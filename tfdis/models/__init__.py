@@ -13,6 +13,7 @@ from tfdis.models import (
     losses,
     rtc_vae,
     vae,
+    weak_vae,
 )
 from tfdis.models.annealed_vae import AnnealedVAE
 from tfdis.models.beta_tc_vae import BetaTCVAE
@@ -23,6 +24,7 @@ from tfdis.models.infogan import InfoGAN
 from tfdis.models.joint_vae import JointVAE
 from tfdis.models.rtc_vae import RTCBetaTCVAE, RTCFactorVAE
 from tfdis.models.vae import BaseVAE, BetaVAE
+from tfdis.models.weak_vae import MLVAE, GroupVAE
 
 __all__ = [
     "DIPVAE",
@@ -32,8 +34,10 @@ __all__ = [
     "BetaVAE",
     "CascadeVAE",
     "FactorVAE",
+    "GroupVAE",
     "InfoGAN",
     "JointVAE",
+    "MLVAE",
     "RTCBetaTCVAE",
     "RTCFactorVAE",
     "annealed_vae",
@@ -48,4 +52,5 @@ __all__ = [
     "losses",
     "rtc_vae",
     "vae",
+    "weak_vae",
 ]

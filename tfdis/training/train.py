@@ -22,6 +22,7 @@ import tensorflow as tf
 from absl import logging
 
 from tfdis.data import device_resident, pipeline
+from tfdis.data import weak as weak_data
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models.vae import BaseVAE
 from tfdis.training import devices, export
@@ -303,12 +304,17 @@ def train(
     writer = tf.summary.create_file_writer(os.path.join(layout.tensorboard_dir(model_dir), "train"))
     preview = pipeline.sample_batch(data, 8, random_seed, 0, pipeline.EVAL_STREAM)
     step_batch = batch_size * model.batches_per_step
+    pairs = weak_data.is_pair_model(model)
+    if pairs:  # pairs are gathered from a table only when it is indexed by the factor grid
+        input_pipeline = weak_data.pair_input_pipeline(data, input_pipeline)
     table = select_recorded_input_pipeline(
         data, input_pipeline, training_steps * step_batch, [checkpoint_dir]
     )
+    if pairs and table is not None:
+        table = weak_data.DevicePairs(table, data.factors_num_values, model.dynamics)
     indices = (tf.constant(k, tf.int64) for k in range(start_step, training_steps))
     if table is None:
-        step_inputs = pipeline.make_dataset(
+        step_inputs = weak_data.dataset_function(model)(
             data,
             step_batch,
             random_seed,
@@ -435,11 +441,17 @@ def evaluate_loss_terms(
         tracker.reset_state()
     test_fn = devices.make_test_function(model, setup)
     logs: dict[str, tf.Tensor] = {}
-    dataset = pipeline.make_dataset(
-        data, batch_size, random_seed, num_batches=max(1, eval_steps), purpose=pipeline.EVAL_STREAM
+    # A pair model's batch holds both observations of batch_size pairs.
+    batches = model.batches_per_step if weak_data.is_pair_model(model) else 1
+    dataset = weak_data.dataset_function(model)(
+        data,
+        batch_size * batches,
+        random_seed,
+        num_batches=max(1, eval_steps),
+        purpose=pipeline.EVAL_STREAM,
     )
     for batch in dataset:
-        logs = test_fn(devices.shard_batch(setup, batch))
+        logs = test_fn(devices.shard_batch(setup, batch, batches))
     values = {key: float(value) for key, value in logs.items()}
     for tracker in model.metrics:
         tracker.reset_state()
