@@ -10,12 +10,14 @@ from tfdis.config.correlated_noise_study import CorrelatedNoiseStudy
 from tfdis.config.rtc_study import RTCStudy
 from tfdis.config.study import Study, study_name
 from tfdis.config.tcvae_beta_study import TCVAEBetaStudy
+from tfdis.config.weak_study import WeakStudy
 
 _STUDY_CLASSES = (
     ("correlated_noise_study", CorrelatedNoiseStudy),
     ("rtc_study", RTCStudy),
     ("tcvae_beta_study", TCVAEBetaStudy),
     ("cascade_study", CascadeStudy),
+    ("weak_study", WeakStudy),
 )
 
 # Every study at full size and at its `_smoke` size.

@@ -220,25 +220,50 @@ class MLVAE(WeakVAE):
         return product_aggregate(mean_1, logvar_1, mean_2, logvar_2, self.dlib_variance)
 
 
+@gin.configurable("group_vae")
+def group_vae_beta(beta: float | None = None) -> float | None:
+    """dlib's `group_vae.beta` (the base class's scope, which dlib's configs bind)."""
+    return beta
+
+
+@gin.configurable("mlvae")
+def mlvae_beta(beta: float | None = None) -> float | None:
+    """dlib's `mlvae.beta` (the base class's scope, which dlib's configs bind)."""
+    return beta
+
+
+def _beta(name: str, beta: float | None, base: str, base_beta: float | None) -> float:
+    """A variant's beta: its own binding (`<name>.beta`), else dlib's base scope's."""
+    if beta is None:
+        beta = base_beta
+    if beta is None:
+        raise ValueError(f"{name} needs a beta: bind {name}.beta (or dlib's {base}.beta)")
+    return float(beta)
+
+
 @gin.configurable("group_vae_labels")
-def group_vae_labels(beta: float = gin.REQUIRED) -> GroupVAE:
+def group_vae_labels(beta: float | None = None) -> GroupVAE:
     """gin's `@group_vae_labels()`: GVAE told the changed factors (`group_vae_labels.beta`)."""
+    beta = _beta("group_vae_labels", beta, "group_vae", group_vae_beta())
     return GroupVAE(beta, use_labels=True, name="group_vae_labels")
 
 
 @gin.configurable("group_vae_argmax")
-def group_vae_argmax(beta: float = gin.REQUIRED) -> GroupVAE:
+def group_vae_argmax(beta: float | None = None) -> GroupVAE:
     """gin's `@group_vae_argmax()`: Ada-GVAE (`group_vae_argmax.beta`)."""
+    beta = _beta("group_vae_argmax", beta, "group_vae", group_vae_beta())
     return GroupVAE(beta, use_labels=False, name="group_vae_argmax")
 
 
 @gin.configurable("mlvae_labels")
-def mlvae_labels(beta: float = gin.REQUIRED, dlib_variance: bool = False) -> MLVAE:
+def mlvae_labels(beta: float | None = None, dlib_variance: bool = False) -> MLVAE:
     """gin's `@mlvae_labels()`: ML-VAE told the changed factors (`mlvae_labels.beta`)."""
+    beta = _beta("mlvae_labels", beta, "mlvae", mlvae_beta())
     return MLVAE(beta, use_labels=True, name="mlvae_labels", dlib_variance=dlib_variance)
 
 
 @gin.configurable("mlvae_argmax")
-def mlvae_argmax(beta: float = gin.REQUIRED, dlib_variance: bool = False) -> MLVAE:
+def mlvae_argmax(beta: float | None = None, dlib_variance: bool = False) -> MLVAE:
     """gin's `@mlvae_argmax()`: Ada-ML-VAE (`mlvae_argmax.beta`)."""
+    beta = _beta("mlvae_argmax", beta, "mlvae", mlvae_beta())
     return MLVAE(beta, use_labels=False, name="mlvae_argmax", dlib_variance=dlib_variance)
