@@ -28,7 +28,7 @@ import gin  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tfdis.data import pipeline  # noqa: E402
+from tfdis.data import pipeline, weak  # noqa: E402
 from tfdis.data.named_data import register_dataset  # noqa: E402
 from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquares  # noqa: E402
 from tfdis.training import devices, progress, train  # noqa: E402
@@ -79,6 +79,9 @@ MODELS = {
             "joint_vae.gamma = 150.",
         ],
     ),
+    # Pairs: observations and labels are sharded alike, each half draws its global noise.
+    "ada_gvae": ("models/ada_gvae.gin", []),
+    "mlvae_labels": ("models/mlvae_labels.gin", []),
 }
 
 
@@ -101,7 +104,11 @@ def model_steps(name: str, distribution: str) -> tuple[list[dict], list[np.ndarr
         curve = []
         for k in range(STEPS):
             size = BATCH * model.batches_per_step
-            batch = tf.constant(pipeline.sample_batch(data, size, 0, k, pipeline.TRAIN_STREAM))
+            if weak.is_pair_model(model):
+                pairs = weak.make_pair_dataset(data, size, 0, k, 1, settings=model.dynamics)
+                batch = next(iter(pairs))
+            else:
+                batch = tf.constant(pipeline.sample_batch(data, size, 0, k, pipeline.TRAIN_STREAM))
             logs = step_fn(devices.shard_batch(setup, batch, model.batches_per_step))
             curve.append({key: float(value) for key, value in logs.items()})
             for tracker in model.metrics:

@@ -39,7 +39,7 @@ from tfdis.utils import layout
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "mirrored_runs.py")
 # Models compared step by step in the default run (the rest: `-m slow`).
-QUICK_MODELS = ("betavae_sgd", "factorvae_two_batch", "rtcvae", "cascadevae")
+QUICK_MODELS = ("betavae_sgd", "factorvae_two_batch", "rtcvae", "cascadevae", "ada_gvae")
 SLOW_MODELS = (
     "betavae",
     "annealedvae",
@@ -49,6 +49,7 @@ SLOW_MODELS = (
     "dipvae_ii",
     "factorvae",
     "jointvae",
+    "mlvae_labels",
 )
 
 
