@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfdis.data import pipeline
+from tfdis.data import pipeline, weak
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models import architectures
 from tfdis.testing import build_configured_model
@@ -44,7 +44,13 @@ MODELS = (
     "rtcvae",
     "cascadevae",
     "jointvae",
+    "ada_gvae",
+    "ada_mlvae",
+    "gvae_labels",
+    "mlvae_labels",
 )
+# Weakly-supervised models: a step reads batch_size pairs (`tfdis.data.weak`).
+PAIR_MODELS = ("ada_gvae", "ada_mlvae", "gvae_labels", "mlvae_labels")
 # The dataset-level constants the discrete models' configs leave to the top-level configs (the
 # dSprites ones, SPEC section 7); CascadeVAE's discrete step is on from step 0 so it is timed.
 MODEL_BINDINGS = {
@@ -79,6 +85,16 @@ def make_tfdis_step(name: str, observation_shape, dataset_size: int, seed: int =
     """The train step of `gin_configs/models/<name>.gin`, and its batches per step."""
     model = make_tfdis_model(name, observation_shape, dataset_size, seed)
     return tf.function(model.train_step), model.batches_per_step
+
+
+def model_input(name: str, data, batch, batches_per_step: int):
+    """A step's input: the batch repeated, or for a pair model (`ada_gvae`, ...) batch_size
+    pairs and their labels (one step trains on batch_size pairs, 2 x batch_size images)."""
+    if name not in PAIR_MODELS:
+        return tf.concat([batch] * batches_per_step, axis=0)
+    size = int(batch.shape[0]) * batches_per_step
+    settings = weak.Dynamics(k=-1)
+    return next(iter(weak.make_pair_dataset(data, size, 0, num_batches=1, settings=settings)))
 
 
 def cascade_discrete_step_shares(batch, rounds: int, steps: int) -> dict[str, float]:
@@ -305,7 +321,7 @@ def images_per_second(step, batch, steps: int) -> float:
         result = step(batch)
     # Block until the last step has really run.
     tf.nest.map_structure(lambda t: t.numpy(), result)
-    return steps * int(batch.shape[0]) / (time.perf_counter() - start)
+    return steps * int(tf.nest.flatten(batch)[0].shape[0]) / (time.perf_counter() - start)
 
 
 def pipeline_images_per_second(data, batch_size: int, batches: int) -> float:
@@ -378,11 +394,11 @@ def main() -> None:
             )
         for name in args.models.split(","):
             step, batches_per_step = make_tfdis_step(name, shape, data.dataset_size)
-            model_batch = tf.concat([batch] * batches_per_step, axis=0)
+            model_batch = model_input(name, data, batch, batches_per_step)
             images_per_second(step, model_batch, 3)  # trace and warm up
             model_rates, bare_rates, ratios = [], [], []
             for _ in range(args.rounds):
-                # Images/s counts the batch_size images a step trains the VAE on.
+                # Images/s counts the batch_size images (pair models: pairs) a step trains on.
                 a = images_per_second(step, model_batch, args.steps) / batches_per_step
                 b = images_per_second(bare_step, batch, args.steps)
                 model_rates.append(a)
