@@ -12,6 +12,8 @@ from tfdis.models import (
     joint_vae,
     losses,
     rtc_vae,
+    semi_supervised_vae,
+    supervised_losses,
     vae,
     weak_vae,
 )
@@ -51,6 +53,8 @@ __all__ = [
     "joint_vae",
     "losses",
     "rtc_vae",
+    "semi_supervised_vae",
+    "supervised_losses",
     "vae",
     "weak_vae",
 ]

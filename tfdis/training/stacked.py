@@ -94,6 +94,9 @@ def check_stackable(model: BaseVAE) -> None:
             "models that only change the regularizer hook (beta-VAE, annealed VAE, beta-TCVAE, "
             "DIP-VAE, RTC-VAE). Train it alone."
         )
+    reason = getattr(model, "stacking_unsupported", None)
+    if reason:
+        raise ValueError(f"{name} cannot be trained in a stacked group: {reason} Train it alone.")
     if model.batches_per_step != 1:
         raise ValueError(
             f"{name} has its own extra networks or optimizers; stacked training supports one "

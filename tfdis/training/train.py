@@ -22,8 +22,10 @@ import tensorflow as tf
 from absl import logging
 
 from tfdis.data import device_resident, pipeline
+from tfdis.data import labelled as labelled_data
 from tfdis.data import weak as weak_data
 from tfdis.data.named_data import get_named_ground_truth_data
+from tfdis.models import semi_supervised_vae
 from tfdis.models.vae import BaseVAE
 from tfdis.training import devices, export
 from tfdis.training.progress import ProgressLogger, format_duration
@@ -205,6 +207,9 @@ def train(
     jit_compile: bool | str = "auto",
     mixed_precision: str = "auto",
     input_pipeline: str = "auto",
+    num_labelled_samples: int | None = None,
+    train_percentage: float = 1.0,
+    supervised_data_seed: int | None = None,
     settings_only: bool = False,
 ) -> dict:
     """Trains `model` on the gin-chosen dataset and exports it (call through `train_with_gin`).
@@ -234,6 +239,9 @@ def train(
             device-resident table sampled inside the step, `tfdis.data.device_resident`) or
             "auto" (the table when the dataset is enumerable, fits `device_resident.max_bytes`
             and the run reads at least as many images as it holds; else tf.data).
+        num_labelled_samples, train_percentage, supervised_data_seed: the labelled set of a
+            semi-supervised model (`tfdis.data.labelled`; dlib's names): its size, the share of
+            it the supervised loss trains on, and its seed (default: `random_seed`'s).
         settings_only: return the arguments above (gin-resolved, `model` instantiated but not
             built) without training; stacked training (`tfdis.training.stacked`) reads each
             member's settings this way, and gin records them in the operative config.
@@ -273,6 +281,18 @@ def train(
     shared_dir, model_dir = model_dir, devices.worker_model_dir(setup, model_dir)
     data = get_named_ground_truth_data()
     keras.utils.set_random_seed(random_seed)
+    if semi_supervised_vae.is_semi_supervised(model):
+        if num_labelled_samples is None:
+            raise ValueError(f"{type(model).__name__} needs model.num_labelled_samples")
+        model.attach_labelled_set(
+            labelled_data.labelled_set_for_run(
+                data,
+                num_labelled_samples,
+                train_percentage,
+                random_seed if supervised_data_seed is None else supervised_data_seed,
+                list(dict.fromkeys([layout.checkpoint_dir(d) for d in (shared_dir, model_dir)])),
+            )
+        )
     devices.build_model(model, setup, data.observation_shape, random_seed, data.dataset_size)
     optimizer = model.optimizer
 
