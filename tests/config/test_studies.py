@@ -134,7 +134,37 @@ def _weak_key(config_file: str, bound: dict[str, str]) -> tuple:
 
 GRIDS["weak_study"] = (_weak_grid(False), _weak_key)
 GRIDS["weak_study_smoke"] = (_weak_grid(True), _weak_key)
+
+
+def _semi_supervised_grid(smoke: bool) -> set[tuple]:
+    models = ["s2_vae.gin", "s2_factor_vae.gin", "s2_beta_tc_vae.gin", "s2_dip_vae.gin"]
+    losses = ["@xent", "@cov"] if smoke else ["@xent", "@l2", "@cov", "@embed"]
+    labellers = ["perfect", "bin"] if smoke else ["perfect", "bin", "noisy", "permuted", "partial"]
+    return set(
+        itertools.product(
+            [*models, "supervised.gin"],
+            losses,
+            [100] if smoke else [100, 1000],
+            [f"@{name}_labeller" for name in labellers],
+            [0, 1] if smoke else range(5),
+        )
+    )
+
+
+def _semi_supervised_key(config_file: str, bound: dict[str, str]) -> tuple:
+    return (
+        config_file,
+        bound["supervised_loss.loss_fn"],
+        _value(bound["model.num_labelled_samples"]),
+        bound["labeller.labeller_fn"],
+        _value(bound["model.random_seed"]),
+    )
+
+
+GRIDS["semi_supervised_study"] = (_semi_supervised_grid(False), _semi_supervised_key)
+GRIDS["semi_supervised_study_smoke"] = (_semi_supervised_grid(True), _semi_supervised_key)
 DATASETS = {
+    "semi_supervised_study": "dsprites_full",
     "rtc_study": "dsprites_full",
     "tcvae_beta_study": "dsprites_full",
     "cascade_study": "dsprites_full",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from tfdis.config.cascade_study import CascadeStudy
 from tfdis.config.correlated_noise_study import CorrelatedNoiseStudy
 from tfdis.config.rtc_study import RTCStudy
+from tfdis.config.semi_supervised_study import SemiSupervisedStudy
 from tfdis.config.study import Study, study_name
 from tfdis.config.tcvae_beta_study import TCVAEBetaStudy
 from tfdis.config.weak_study import WeakStudy
@@ -18,6 +19,7 @@ _STUDY_CLASSES = (
     ("tcvae_beta_study", TCVAEBetaStudy),
     ("cascade_study", CascadeStudy),
     ("weak_study", WeakStudy),
+    ("semi_supervised_study", SemiSupervisedStudy),
 )
 
 # Every study at full size and at its `_smoke` size.
