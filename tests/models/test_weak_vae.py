@@ -132,7 +132,7 @@ def test_labels_need_a_latent_per_factor_and_stacking_is_refused():
         model.compute_loss_terms(pairs, tf.constant([0, 0], tf.int64), tf.constant(0), False)
     from tfdis.training import stacked
 
-    with pytest.raises(ValueError, match="Train it alone"):
+    with pytest.raises(ValueError, match="reads pairs of observations"):
         stacked.check_stackable(model)
 
 

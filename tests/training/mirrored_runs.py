@@ -28,8 +28,9 @@ import gin  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tfdis.data import pipeline, weak  # noqa: E402
+from tfdis.data import labelled, pipeline, weak  # noqa: E402
 from tfdis.data.named_data import register_dataset  # noqa: E402
+from tfdis.models import semi_supervised_vae  # noqa: E402
 from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquares  # noqa: E402
 from tfdis.training import devices, progress, train  # noqa: E402
 from tfdis.utils import gin_utils, layout  # noqa: E402
@@ -82,6 +83,8 @@ MODELS = {
     # Pairs: observations and labels are sharded alike, each half draws its global noise.
     "ada_gvae": ("models/ada_gvae.gin", []),
     "mlvae_labels": ("models/mlvae_labels.gin", []),
+    # Every replica draws the same labelled batch.
+    "s2_vae": ("models/s2_vae.gin", ["model.num_labelled_samples = 20"]),
 }
 
 
@@ -99,6 +102,8 @@ def model_steps(name: str, distribution: str) -> tuple[list[dict], list[np.ndarr
         devices.check_run(setup, model, BATCH, False)
         keras.utils.set_random_seed(0)
         data = TinySquares()
+        if semi_supervised_vae.is_semi_supervised(model):
+            model.attach_labelled_set(labelled.make_labelled_set(data, 20, 1.0, 0))
         devices.build_model(model, setup, data.observation_shape, 0, 1000)
         step_fn = devices.make_train_function(model, setup)
         curve = []

@@ -39,7 +39,14 @@ from tfdis.utils import layout
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "mirrored_runs.py")
 # Models compared step by step in the default run (the rest: `-m slow`).
-QUICK_MODELS = ("betavae_sgd", "factorvae_two_batch", "rtcvae", "cascadevae", "ada_gvae")
+QUICK_MODELS = (
+    "betavae_sgd",
+    "factorvae_two_batch",
+    "rtcvae",
+    "cascadevae",
+    "ada_gvae",
+    "s2_vae",
+)
 SLOW_MODELS = (
     "betavae",
     "annealedvae",

@@ -112,6 +112,9 @@ class WeakVAE(BaseVAE):
 
     input_kind = "pairs"
     batches_per_step = 2
+    stacking_unsupported = (
+        "its step reads pairs of observations, which stacked training does not feed."
+    )
     extra_metrics = ("num_changed_dims",)
 
     def __init__(self, beta: float, use_labels: bool, name: str):

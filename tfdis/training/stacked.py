@@ -76,6 +76,9 @@ def check_stackable(model: BaseVAE) -> None:
     name = type(model).__name__
     if not isinstance(model, BaseVAE):
         raise ValueError(f"{name} is not a tfdis VAE; only BaseVAE models can be stacked")
+    reason = getattr(model, "stacking_unsupported", None)
+    if reason:
+        raise ValueError(f"{name} cannot be trained in a stacked group: {reason} Train it alone.")
     overridden = [
         method
         for method in (
@@ -94,9 +97,6 @@ def check_stackable(model: BaseVAE) -> None:
             "models that only change the regularizer hook (beta-VAE, annealed VAE, beta-TCVAE, "
             "DIP-VAE, RTC-VAE). Train it alone."
         )
-    reason = getattr(model, "stacking_unsupported", None)
-    if reason:
-        raise ValueError(f"{name} cannot be trained in a stacked group: {reason} Train it alone.")
     if model.batches_per_step != 1:
         raise ValueError(
             f"{name} has its own extra networks or optimizers; stacked training supports one "
