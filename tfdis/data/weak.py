@@ -70,15 +70,22 @@ def dynamics(k: int = gin.REQUIRED, dlib_sampling: bool = False) -> Dynamics:
 
 
 def check_dynamics(data: GroundTruthData, settings: Dynamics) -> None:
-    """Raises `ValueError` if `data` cannot give pairs with `settings` (too few factors)."""
+    """Raises `ValueError` if `data` cannot give pairs with `settings`: a labelled sample (no
+    observation for factors it does not hold) or too few factors."""
+    label = getattr(data, "name", None) or type(data).__name__
+    if not getattr(data, "supports_interventions", True):
+        raise ValueError(
+            f"weak supervision draws the second observation of a pair for factors it chooses, "
+            f"but dataset {label!r} is a labelled sample, not a full factor grid"
+        )
     sizes = np.asarray(data.factors_num_values)
     changeable = int(np.sum(sizes > 1))
     if settings.k == -1 and data.num_factors < 2:
         raise ValueError("dynamics.k = -1 draws k in 1..num_factors-1 and needs >= 2 factors")
     if settings.k > changeable:
         raise ValueError(
-            f"dynamics.k = {settings.k} exceeds the {changeable} factors of "
-            f"{getattr(data, 'name', None) or type(data).__name__} with more than one value"
+            f"dynamics.k = {settings.k} exceeds the {changeable} factors of {label} with more "
+            "than one value"
         )
 
 

@@ -188,6 +188,10 @@ def visualize_dataset(
         and `overwrite` is False.
     """
     data = get_named_ground_truth_data(name)
+    if weak:  # refused before anything is written
+        from tfdis.data import weak as weak_data
+
+        weak_data.check_dynamics(data, weak_data.Dynamics(weak_k, weak_dlib_sampling))
     results.ensure_fresh_directory(output_dir, overwrite, "dataset visualization")
     random_state = np.random.RandomState(seed)
     written = [
@@ -197,6 +201,9 @@ def visualize_dataset(
         )
     ]
 
+    if not data.supports_interventions:
+        # A labelled sample has no image for most swept factor values: samples only.
+        return written
     base = data.sample_factors(1, random_state)[0]
     rows = [
         data.sample_observations_from_factors(
