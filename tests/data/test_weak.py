@@ -139,3 +139,16 @@ def test_pairs_use_the_table_only_for_grid_indexed_data():
     assert weak.pair_input_pipeline(TinySquares(), "auto") == "tf_data"
     with pytest.raises(ValueError, match="not indexed by the factor grid"):
         weak.pair_input_pipeline(TinySquares(), "device")
+
+
+class LabelledSample(TinySquares):
+    """A labelled sample: no observation for factor values it does not hold."""
+
+    @property
+    def supports_interventions(self) -> bool:
+        return False
+
+
+def test_a_labelled_sample_cannot_give_pairs(tmp_path):
+    with pytest.raises(ValueError, match="labelled sample"):
+        weak.check_dynamics(LabelledSample(), weak.Dynamics(k=1))
