@@ -149,6 +149,6 @@ class LabelledSample(TinySquares):
         return False
 
 
-def test_a_labelled_sample_cannot_give_pairs(tmp_path):
+def test_a_labelled_sample_cannot_give_pairs():
     with pytest.raises(ValueError, match="labelled sample"):
         weak.check_dynamics(LabelledSample(), weak.Dynamics(k=1))
