@@ -136,9 +136,13 @@ def test_device_pairs_are_deterministic_and_change_k_factors():
 def test_pairs_use_the_table_only_for_grid_indexed_data():
     assert weak.grid_indexed(TinySquaresGrid()) and weak.grid_indexed(IdentityObservationsData())
     assert not weak.grid_indexed(TinySquares())  # not enumerable
-    assert weak.pair_input_pipeline(TinySquares(), "auto") == "tf_data"
+    settings = weak.Dynamics(k=1)
+    assert weak.pair_input_pipeline(TinySquares(), "auto", settings) == "tf_data"
+    assert weak.pair_input_pipeline(TinySquaresGrid(), "auto", settings) == "auto"
     with pytest.raises(ValueError, match="not indexed by the factor grid"):
-        weak.pair_input_pipeline(TinySquares(), "device")
+        weak.pair_input_pipeline(TinySquares(), "device", settings)
+    with pytest.raises(ValueError, match="exceeds the 3 factors"):
+        weak.pair_input_pipeline(TinySquaresGrid(), "device", weak.Dynamics(k=5))
 
 
 class LabelledSample(TinySquares):

@@ -278,12 +278,14 @@ def grid_indexed(data: GroundTruthData, num_probe: int = 8) -> bool:
     return bool(np.array_equal(np.asarray(by_index), np.asarray(by_factors)))
 
 
-def pair_input_pipeline(data: GroundTruthData, input_pipeline: str) -> str:
+def pair_input_pipeline(data: GroundTruthData, input_pipeline: str, settings: Dynamics) -> str:
     """`model.input_pipeline` for a pair model: the table only for grid-indexed data.
 
     Raises:
-        ValueError: "device" for a dataset whose table cannot give pairs.
+        ValueError: data that cannot give pairs with `settings` (`check_dynamics`), or "device"
+            for a dataset whose table cannot give pairs.
     """
+    check_dynamics(data, settings)
     if input_pipeline == "tf_data" or grid_indexed(data):
         return input_pipeline
     if input_pipeline == "device":

@@ -326,7 +326,7 @@ def train(
     step_batch = batch_size * model.batches_per_step
     pairs = weak_data.is_pair_model(model)
     if pairs:  # pairs are gathered from a table only when it is indexed by the factor grid
-        input_pipeline = weak_data.pair_input_pipeline(data, input_pipeline)
+        input_pipeline = weak_data.pair_input_pipeline(data, input_pipeline, model.dynamics)
     table = select_recorded_input_pipeline(
         data, input_pipeline, training_steps * step_batch, [checkpoint_dir]
     )
