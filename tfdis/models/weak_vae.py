@@ -163,30 +163,25 @@ class WeakVAE(BaseVAE):
     def compute_loss_terms(self, inputs, seed, step, training):
         """Loss terms of a batch of pairs `(observations [2B, H, W, C], labels [2B, F])`."""
         observations, labels = inputs
-        observations_1, observations_2 = tf.split(observations, 2, axis=0)
         labels = tf.split(labels, 2, axis=0)[0]
         if self.use_labels and int(labels.shape[-1]) > self.num_latent:
             raise ValueError(
                 f"{type(self).__name__} ties latent j to factor j: it needs encoder.num_latent >= "
                 f"{int(labels.shape[-1])} factors, got {self.num_latent}"
             )
-        posterior_1 = self.posterior(observations_1, training=training)
-        posterior_2 = self.posterior(observations_2, training=training)
+        # One encoder and one decoder pass over both halves (per-example networks: the same
+        # numbers as two passes, in fewer and larger kernels).
+        both = self.posterior(observations, training=training)
+        mean_1, mean_2 = tf.split(both.mean, 2, axis=0)
+        logvar_1, logvar_2 = tf.split(both.logvar, 2, axis=0)
+        posterior_1 = FactorizedGaussian(mean_1, logvar_1)
+        posterior_2 = FactorizedGaussian(mean_2, logvar_2)
         first, second, changed = self.shared_posteriors(posterior_1, posterior_2, labels)
         z_1 = first.sample(seed)
         z_2 = second.sample(seed + tf.constant([0, SECOND_NOISE], tf.int64))
-        reconstruction = 0.5 * (
-            tf.reduce_mean(
-                losses.make_reconstruction_loss(
-                    observations_1, self.decoder(z_1, training=training)
-                )
-            )
-            + tf.reduce_mean(
-                losses.make_reconstruction_loss(
-                    observations_2, self.decoder(z_2, training=training)
-                )
-            )
-        )
+        logits = self.decoder(tf.concat([z_1, z_2], axis=0), training=training)
+        # The mean over both halves is the average of the two halves' means (equal halves).
+        reconstruction = tf.reduce_mean(losses.make_reconstruction_loss(observations, logits))
         kl_loss = 0.5 * (tf.reduce_mean(first.kl_to_prior()) + tf.reduce_mean(second.kl_to_prior()))
         regularizer = self.regularizer(kl_loss, first, z_1, step)
         self.log_scalar(
