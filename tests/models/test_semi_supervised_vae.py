@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import gin
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -79,3 +80,32 @@ def test_semi_supervised_models_refuse_what_they_cannot_do(tmp_path):
     model = semi_supervised_vae.S2BetaVAE(beta=1.0, gamma_sup=1.0)
     with pytest.raises(ValueError, match="labelled batch"):
         stacked.check_stackable(model)
+
+
+@pytest.mark.parametrize(
+    "name", ["s2_beta_tc_vae", "s2_dip_vae", "s2_factor_vae", "s2_annealed_vae"]
+)
+def test_every_s2_config_takes_finite_steps_with_its_supervised_term(name):
+    from tfdis.data import pipeline
+    from tfdis.testing import TinySquares
+    from tfdis.utils import gin_utils
+
+    gin_utils.parse_config(
+        [f"models/{name}.gin"], ["encoder.num_latent = 4", "supervised_loss.loss_fn = @embed"]
+    )
+    model = gin.query_parameter("model.model").scoped_configurable_fn()
+    data = TinySquares()
+    model.attach_labelled_set(labelled.make_labelled_set(data, 12, 1.0, 0))
+    model.build_networks(data.observation_shape, dataset_size=32)
+    model.configure_optimizers()
+    size = 8 * model.batches_per_step
+    batch = tf.constant(pipeline.sample_batch(data, size, 0, 0, pipeline.TRAIN_STREAM))
+    step = tf.function(model.train_step)
+    for _ in range(2):
+        logs = step(batch)
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert float(logs["supervised_loss"]) > 0 and float(logs["gamma_sup"]) == 4.0
+    # The embedding parameters train with the VAE.
+    assert set(map(id, model.supervised_loss.trainable_variables)) <= set(
+        map(id, model.vae_variables)
+    )
