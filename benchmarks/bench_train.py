@@ -10,7 +10,7 @@ script also prints the share of its step spent in the exact assignment and in th
 decodes of its discrete step.
 
     python benchmarks/bench_train.py [--models=betavae,betatcvae,...] [--batch_sizes=64,256]
-        [--rounds=5] [--steps=30]
+        [--rounds=5] [--steps=30] [--reference=bare|betavae]
     python benchmarks/bench_train.py --phases=betavae,betatcvae,factorvae,cascadevae
         (per-phase milliseconds per step, FLOPs per step and achieved FLOP/s)
 """
@@ -29,10 +29,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfdis.data import pipeline
+from tfdis.data import labelled, pipeline, weak
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models import architectures
 from tfdis.testing import build_configured_model
+from tfdis.utils import gin_utils
 
 MODELS = (
     "betavae",
@@ -44,6 +45,24 @@ MODELS = (
     "rtcvae",
     "cascadevae",
     "jointvae",
+    "ada_gvae",
+    "ada_mlvae",
+    "gvae_labels",
+    "mlvae_labels",
+    "s2_vae",
+    "s2_factor_vae",
+    "supervised",
+)
+# Weakly-supervised models: a step reads batch_size pairs (`tfdis.data.weak`).
+PAIR_MODELS = ("ada_gvae", "ada_mlvae", "gvae_labels", "mlvae_labels")
+# Semi-supervised models: a step also encodes a labelled batch of batch_size points.
+SEMI_SUPERVISED_MODELS = (
+    "s2_vae",
+    "s2_beta_tc_vae",
+    "s2_dip_vae",
+    "s2_factor_vae",
+    "s2_annealed_vae",
+    "supervised",
 )
 # The dataset-level constants the discrete models' configs leave to the top-level configs (the
 # dSprites ones, SPEC section 7); CascadeVAE's discrete step is on from step 0 so it is timed.
@@ -65,20 +84,42 @@ MODEL_BINDINGS = {
 
 
 def make_tfdis_model(name: str, observation_shape, dataset_size: int, seed: int = 0):
-    """The model of `gin_configs/models/<name>.gin` with 10 latents, built with its optimizers."""
-    return build_configured_model(
+    """The model of `gin_configs/models/<name>.gin` with 10 latents, built with its optimizers.
+
+    A semi-supervised model gets the labelled set of its config (1000 dSprites points) first.
+    """
+    config, bindings = (
         [f"models/{name}.gin"],
         ["encoder.num_latent = 10", *MODEL_BINDINGS.get(name, [])],
-        observation_shape,
-        noise_seed=seed,
-        dataset_size=dataset_size,
     )
+    if name not in SEMI_SUPERVISED_MODELS:
+        return build_configured_model(
+            config, bindings, observation_shape, noise_seed=seed, dataset_size=dataset_size
+        )
+    gin_utils.parse_config(config, bindings)
+    model = gin.query_parameter("model.model").scoped_configurable_fn()
+    num_labelled = gin.query_parameter("model.num_labelled_samples")
+    data = get_named_ground_truth_data(name="dsprites_procedural")
+    model.attach_labelled_set(labelled.make_labelled_set(data, num_labelled, 0.9, seed))
+    model.build_networks(observation_shape, noise_seed=seed, dataset_size=dataset_size)
+    model.configure_optimizers()
+    return model
 
 
 def make_tfdis_step(name: str, observation_shape, dataset_size: int, seed: int = 0):
     """The train step of `gin_configs/models/<name>.gin`, and its batches per step."""
     model = make_tfdis_model(name, observation_shape, dataset_size, seed)
     return tf.function(model.train_step), model.batches_per_step
+
+
+def model_input(name: str, data, batch, batches_per_step: int):
+    """A step's input: the batch repeated, or for a pair model (`ada_gvae`, ...) batch_size
+    pairs and their labels (one step trains on batch_size pairs, 2 x batch_size images)."""
+    if name not in PAIR_MODELS:
+        return tf.concat([batch] * batches_per_step, axis=0)
+    size = int(batch.shape[0]) * batches_per_step
+    settings = weak.Dynamics(k=-1)
+    return next(iter(weak.make_pair_dataset(data, size, 0, num_batches=1, settings=settings)))
 
 
 def cascade_discrete_step_shares(batch, rounds: int, steps: int) -> dict[str, float]:
@@ -305,7 +346,7 @@ def images_per_second(step, batch, steps: int) -> float:
         result = step(batch)
     # Block until the last step has really run.
     tf.nest.map_structure(lambda t: t.numpy(), result)
-    return steps * int(batch.shape[0]) / (time.perf_counter() - start)
+    return steps * int(tf.nest.flatten(batch)[0].shape[0]) / (time.perf_counter() - start)
 
 
 def pipeline_images_per_second(data, batch_size: int, batches: int) -> float:
@@ -326,6 +367,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--dataset", default="dsprites_procedural")
+    parser.add_argument(
+        "--reference",
+        choices=("bare", "betavae"),
+        default="bare",
+        help="the step each model is timed against: the bare tf.function beta-VAE step, or "
+        "tfdis's own beta-VAE step (models/betavae.gin)",
+    )
     parser.add_argument(
         "--phases",
         default="",
@@ -356,7 +404,11 @@ def main() -> None:
     input_rates, cascade_shares = {}, {}
     for batch_size in (int(b) for b in args.batch_sizes.split(",")):
         batch = tf.constant(pipeline.sample_batch(data, batch_size, 0, 0, pipeline.TRAIN_STREAM))
-        bare_step = make_bare_step(shape)
+        if args.reference == "betavae":
+            bare_step = make_tfdis_step("betavae", shape, data.dataset_size)[0]
+            gin.clear_config()
+        else:
+            bare_step = make_bare_step(shape)
         images_per_second(bare_step, batch, 3)
         if "factorvae" in args.models.split(","):
             # The discriminator's own cost: a bare FactorVAE step against the bare VAE step.
@@ -378,11 +430,11 @@ def main() -> None:
             )
         for name in args.models.split(","):
             step, batches_per_step = make_tfdis_step(name, shape, data.dataset_size)
-            model_batch = tf.concat([batch] * batches_per_step, axis=0)
+            model_batch = model_input(name, data, batch, batches_per_step)
             images_per_second(step, model_batch, 3)  # trace and warm up
             model_rates, bare_rates, ratios = [], [], []
             for _ in range(args.rounds):
-                # Images/s counts the batch_size images a step trains the VAE on.
+                # Images/s counts the batch_size images (pair models: pairs) a step trains on.
                 a = images_per_second(step, model_batch, args.steps) / batches_per_step
                 b = images_per_second(bare_step, batch, args.steps)
                 model_rates.append(a)
@@ -414,7 +466,8 @@ def main() -> None:
     for batch_size, rate in input_rates.items():
         print(f"input pipeline, batch {batch_size}: {rate:.0f} images/s")
     print(
-        "ratio = median over rounds of (model images/s) / (bare beta-VAE images/s), back to back."
+        f"ratio = median over rounds of (model images/s) / ({args.reference} beta-VAE images/s), "
+        "back to back; pair models count pairs (a step encodes and decodes 2 x batch images)."
     )
 
 

@@ -32,8 +32,9 @@ import gin  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tfdis.data import pipeline  # noqa: E402
+from tfdis.data import labelled, pipeline, weak  # noqa: E402
 from tfdis.data.named_data import register_dataset  # noqa: E402
+from tfdis.models import semi_supervised_vae  # noqa: E402
 from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquares  # noqa: E402
 from tfdis.training import devices, progress, train  # noqa: E402
 from tfdis.utils import gin_utils, layout  # noqa: E402
@@ -110,6 +111,11 @@ MODELS = {
             "joint_vae.gamma = 150.",
         ],
     ),
+    # Pairs: observations and labels are sharded alike, each half draws its global noise.
+    "ada_gvae": ("models/ada_gvae.gin", []),
+    "mlvae_labels": ("models/mlvae_labels.gin", []),
+    # Every replica draws the same labelled batch.
+    "s2_vae": ("models/s2_vae.gin", ["model.num_labelled_samples = 20"]),
 }
 
 
@@ -132,12 +138,18 @@ def model_steps(
         devices.check_run(setup, model, BATCH, False)
         keras.utils.set_random_seed(0)
         data = TinySquares()
+        if semi_supervised_vae.is_semi_supervised(model):
+            model.attach_labelled_set(labelled.make_labelled_set(data, 20, 1.0, 0))
         devices.build_model(model, setup, data.observation_shape, 0, 1000)
         step_fn = devices.make_train_function(model, setup)
         curve = []
         for k in range(TINY_STEPS if tiny else STEPS):
             size = BATCH * model.batches_per_step
-            batch = tf.constant(pipeline.sample_batch(data, size, 0, k, pipeline.TRAIN_STREAM))
+            if weak.is_pair_model(model):
+                pairs = weak.make_pair_dataset(data, size, 0, k, 1, settings=model.dynamics)
+                batch = next(iter(pairs))
+            else:
+                batch = tf.constant(pipeline.sample_batch(data, size, 0, k, pipeline.TRAIN_STREAM))
             logs = step_fn(devices.shard_batch(setup, batch, model.batches_per_step))
             curve.append({key: float(value) for key, value in logs.items()})
             for tracker in model.metrics:

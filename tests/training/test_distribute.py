@@ -39,7 +39,14 @@ from tfdis.utils import layout
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "mirrored_runs.py")
 # Models compared step by step in the default run (the rest: `-m slow`).
-QUICK_MODELS = ("betavae_sgd", "factorvae_two_batch", "rtcvae", "cascadevae")
+QUICK_MODELS = (
+    "betavae_sgd",
+    "factorvae_two_batch",
+    "rtcvae",
+    "cascadevae",
+    "ada_gvae",
+    "s2_vae",
+)
 # Every model whose regularizer needs the whole batch, on tiny dense networks for 2 steps, in the
 # default run too: the README's claim that sharded runs match one device is checked every time.
 TINY_MODELS = ("betatcvae", "betatcvae_mss", "dipvae_i", "dipvae_ii", "annealedvae", "jointvae")
@@ -52,6 +59,7 @@ SLOW_MODELS = (
     "dipvae_ii",
     "factorvae",
     "jointvae",
+    "mlvae_labels",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 
 import numpy as np
@@ -102,3 +103,22 @@ def test_existing_output_is_refused(tmp_path):
     assert os.listdir(tmp_path / "out") == ["keep.txt"]
     written = visualize_dataset.visualize_dataset("test_squares", str(tmp_path / "out"), True)
     assert sorted(os.listdir(tmp_path / "out")) == sorted(os.path.basename(p) for p in written)
+
+
+def test_weak_pairs_show_each_pair_with_its_changed_factors_named(tmp_path):
+    data = TinySquares()
+    written = visualize_dataset.visualize_weak_pairs(data, str(tmp_path), seed=3, k=1, num_pairs=4)
+    assert [os.path.basename(p) for p in written] == ["weak_pairs.png", "weak_pairs.txt"]
+    lines = open(written[1]).read().splitlines()
+    assert lines[0] == "k = 1, paper dynamics" and len(lines) == 5
+    names = visualize_dataset.factor_names(data)
+    for line in lines[1:]:
+        changed = line.split("changed ")[1].split(";")[0]
+        first = ast.literal_eval(line.split("first ")[1].split(", second")[0])
+        second = ast.literal_eval(line.split("second ")[1])
+        differ = [names[j] for j in range(3) if first[j] != second[j]]
+        assert differ == [changed]
+    # Two pairs per row: each tile is 64 x 128 plus its caption strip.
+    height, width = np.asarray(Image.open(written[0])).shape[:2]
+    strip = visualize_dataset.CAPTION_HEIGHT
+    assert (height, width) == (2 * (64 + strip) + 2, 2 * 128 + 2)

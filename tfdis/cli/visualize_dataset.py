@@ -1,4 +1,5 @@
-"""`tfdis_visualize_dataset --dataset=NAME --output_dir=DIR [--overwrite] [--random_seed=0]`.
+"""`tfdis_visualize_dataset --dataset=NAME --output_dir=DIR [--overwrite] [--random_seed=0]
+[--weak [--weak_k=-1] [--weak_dlib_sampling]]`.
 
 Writes a grid of random samples of a dataset, a sweep along each factor (PNG) and one animation
 per factor (GIF) into `--output_dir`, and prints the written files. Works offline on
@@ -14,6 +15,11 @@ from tfdis.cli import common
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("dataset", None, "Registered dataset name, e.g. dsprites_procedural.")
+flags.DEFINE_boolean(
+    "weak", False, "Also show weak-supervision pairs with the changed factors named."
+)
+flags.DEFINE_integer("weak_k", -1, "Factors changed per pair (-1: k uniform in 1..F-1).")
+flags.DEFINE_boolean("weak_dlib_sampling", False, "dlib's simple_dynamics for the pairs.")
 
 
 def main(argv: list[str]) -> None:
@@ -24,7 +30,13 @@ def main(argv: list[str]) -> None:
         from tfdis.visualization.visualize_dataset import visualize_dataset
 
         for path in visualize_dataset(
-            FLAGS.dataset, FLAGS.output_dir, FLAGS.overwrite, FLAGS.random_seed
+            FLAGS.dataset,
+            FLAGS.output_dir,
+            FLAGS.overwrite,
+            FLAGS.random_seed,
+            weak=FLAGS.weak,
+            weak_k=FLAGS.weak_k,
+            weak_dlib_sampling=FLAGS.weak_dlib_sampling,
         ):
             print(path)
 

@@ -9,9 +9,11 @@ from tfdis.config.cascade_study import CascadeStudy
 from tfdis.config.correlated_noise_study import CorrelatedNoiseStudy
 from tfdis.config.fairness_study_v1 import FairnessStudyV1
 from tfdis.config.rtc_study import RTCStudy
+from tfdis.config.semi_supervised_study import SemiSupervisedStudy
 from tfdis.config.study import Study, study_name
 from tfdis.config.tcvae_beta_study import TCVAEBetaStudy
 from tfdis.config.unsupervised_study_v1 import UnsupervisedStudyV1
+from tfdis.config.weak_study import WeakStudy
 
 _STUDY_CLASSES = (
     ("correlated_noise_study", CorrelatedNoiseStudy),
@@ -20,6 +22,8 @@ _STUDY_CLASSES = (
     ("cascade_study", CascadeStudy),
     ("unsupervised_study_v1", UnsupervisedStudyV1),
     ("fairness_study_v1", FairnessStudyV1),
+    ("weak_study", WeakStudy),
+    ("semi_supervised_study", SemiSupervisedStudy),
 )
 
 # Every study at full size and at its `_smoke` size.

@@ -60,7 +60,8 @@ class Axis:
 
 
 def gin_literal(value: Any) -> str:
-    """`value` as gin source text: `'name'`, `0.9`, `10`, `True`."""
+    """`value` as gin source text: `'name'`, `0.9`, `10`, `True`; a string starting with `@`
+    is a gin reference and stays as it is (`@xent`)."""
     if isinstance(value, bool):
         return "True" if value else "False"
     if isinstance(value, int):
@@ -68,6 +69,8 @@ def gin_literal(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, str):
+        if value.startswith("@"):
+            return value
         if "'" in value:
             raise ValueError(f"cannot quote {value!r} for gin")
         return f"'{value}'"

@@ -12,7 +12,10 @@ from tfdis.models import (
     joint_vae,
     losses,
     rtc_vae,
+    semi_supervised_vae,
+    supervised_losses,
     vae,
+    weak_vae,
 )
 from tfdis.models.annealed_vae import AnnealedVAE
 from tfdis.models.beta_tc_vae import BetaTCVAE
@@ -23,6 +26,7 @@ from tfdis.models.infogan import InfoGAN
 from tfdis.models.joint_vae import JointVAE
 from tfdis.models.rtc_vae import RTCBetaTCVAE, RTCFactorVAE
 from tfdis.models.vae import BaseVAE, BetaVAE
+from tfdis.models.weak_vae import MLVAE, GroupVAE
 
 __all__ = [
     "DIPVAE",
@@ -32,8 +36,10 @@ __all__ = [
     "BetaVAE",
     "CascadeVAE",
     "FactorVAE",
+    "GroupVAE",
     "InfoGAN",
     "JointVAE",
+    "MLVAE",
     "RTCBetaTCVAE",
     "RTCFactorVAE",
     "annealed_vae",
@@ -47,5 +53,8 @@ __all__ = [
     "joint_vae",
     "losses",
     "rtc_vae",
+    "semi_supervised_vae",
+    "supervised_losses",
     "vae",
+    "weak_vae",
 ]

@@ -586,11 +586,15 @@ def shard_batch(setup: DeviceSetup, batch: tf.Tensor, batches_per_step: int = 1)
     if not setup.distributed:
         return batch
     n = setup.num_replicas
-    parts = tf.split(batch, batches_per_step, axis=0)
-    local = int(parts[0].shape[0]) // n
 
-    def value_fn(context: tf.distribute.experimental.ValueContext) -> tf.Tensor:
-        r = context.replica_id_in_sync_group
+    def shard(tensor: tf.Tensor, r: int) -> tf.Tensor:
+        parts = tf.split(tensor, batches_per_step, axis=0)
+        local = int(parts[0].shape[0]) // n
         return tf.concat([part[r * local : (r + 1) * local] for part in parts], axis=0)
+
+    def value_fn(context: tf.distribute.experimental.ValueContext) -> Any:
+        # A nest of tensors (pairs: observations and labels) is cut tensor by tensor.
+        r = context.replica_id_in_sync_group
+        return tf.nest.map_structure(lambda tensor: shard(tensor, r), batch)
 
     return setup.strategy.experimental_distribute_values_from_function(value_fn)

@@ -76,6 +76,9 @@ def check_stackable(model: BaseVAE) -> None:
     name = type(model).__name__
     if not isinstance(model, BaseVAE):
         raise ValueError(f"{name} is not a tfdis VAE; only BaseVAE models can be stacked")
+    reason = getattr(model, "stacking_unsupported", None)
+    if reason:
+        raise ValueError(f"{name} cannot be trained in a stacked group: {reason} Train it alone.")
     overridden = [
         method
         for method in (

@@ -22,7 +22,10 @@ import tensorflow as tf
 from absl import logging
 
 from tfdis.data import device_resident, pipeline
+from tfdis.data import labelled as labelled_data
+from tfdis.data import weak as weak_data
 from tfdis.data.named_data import get_named_ground_truth_data
+from tfdis.models import semi_supervised_vae
 from tfdis.models.vae import BaseVAE
 from tfdis.training import devices, export, interrupt, run_dir
 from tfdis.training.progress import ProgressLogger, format_duration
@@ -197,6 +200,9 @@ def train(
     jit_compile: bool | str = "auto",
     mixed_precision: str = "auto",
     input_pipeline: str = "auto",
+    num_labelled_samples: int | None = None,
+    train_percentage: float = 1.0,
+    supervised_data_seed: int | None = None,
     settings_only: bool = False,
 ) -> dict:
     """Trains `model` on the gin-chosen dataset and exports it (call through `train_with_gin`).
@@ -226,6 +232,9 @@ def train(
             device-resident table sampled inside the step, `tfdis.data.device_resident`) or
             "auto" (the table when the dataset is enumerable, fits `device_resident.max_bytes`
             and the run reads at least as many images as it holds; else tf.data).
+        num_labelled_samples, train_percentage, supervised_data_seed: the labelled set of a
+            semi-supervised model (`tfdis.data.labelled`; dlib's names): its size, the share of
+            it the supervised loss trains on, and its seed (default: `random_seed`'s).
         settings_only: return the arguments above (gin-resolved, `model` instantiated but not
             built) without training; stacked training (`tfdis.training.stacked`) reads each
             member's settings this way, and gin records them in the operative config.
@@ -282,6 +291,18 @@ def train(
     shared_dir, model_dir = model_dir, devices.worker_model_dir(setup, model_dir)
     data = get_named_ground_truth_data()
     keras.utils.set_random_seed(random_seed)
+    if semi_supervised_vae.is_semi_supervised(model):
+        if num_labelled_samples is None:
+            raise ValueError(f"{type(model).__name__} needs model.num_labelled_samples")
+        model.attach_labelled_set(
+            labelled_data.labelled_set_for_run(
+                data,
+                num_labelled_samples,
+                train_percentage,
+                random_seed if supervised_data_seed is None else supervised_data_seed,
+                list(dict.fromkeys([layout.checkpoint_dir(d) for d in (shared_dir, model_dir)])),
+            )
+        )
     devices.build_model(model, setup, data.observation_shape, random_seed, data.dataset_size)
     optimizer = model.optimizer
 
@@ -313,12 +334,17 @@ def train(
     writer = tf.summary.create_file_writer(os.path.join(layout.tensorboard_dir(model_dir), "train"))
     preview = pipeline.sample_batch(data, 8, random_seed, 0, pipeline.EVAL_STREAM)
     step_batch = batch_size * model.batches_per_step
+    pairs = weak_data.is_pair_model(model)
+    if pairs:  # pairs are gathered from a table only when it is indexed by the factor grid
+        input_pipeline = weak_data.pair_input_pipeline(data, input_pipeline, model.dynamics)
     table = select_recorded_input_pipeline(
         data, input_pipeline, training_steps * step_batch, [checkpoint_dir]
     )
+    if pairs and table is not None:
+        table = weak_data.DevicePairs(table, data.factors_num_values, model.dynamics)
     indices = (tf.constant(k, tf.int64) for k in range(start_step, training_steps))
     if table is None:
-        step_inputs = pipeline.make_dataset(
+        step_inputs = weak_data.dataset_function(model)(
             data,
             step_batch,
             random_seed,
@@ -454,8 +480,15 @@ def evaluate_loss_terms(
     """
     setup = setup or devices.configure("default", False, "float32")
     test_fn = devices.make_test_function(model, setup)
-    dataset = pipeline.make_dataset(
-        data, batch_size, random_seed, num_batches=max(1, eval_steps), purpose=pipeline.EVAL_STREAM
+    logs: dict[str, tf.Tensor] = {}
+    # A pair model's batch holds both observations of batch_size pairs.
+    batches = model.batches_per_step if weak_data.is_pair_model(model) else 1
+    dataset = weak_data.dataset_function(model)(
+        data,
+        batch_size * batches,
+        random_seed,
+        num_batches=max(1, eval_steps),
+        purpose=pipeline.EVAL_STREAM,
     )
     # Each batch's terms on their own (trackers reset), summed in float64 in batch order: the
     # mean does not depend on how a running float32 mean rounds.
@@ -464,7 +497,7 @@ def evaluate_loss_terms(
     for batch in dataset:
         for tracker in model.metrics:
             tracker.reset_state()
-        logs = test_fn(devices.shard_batch(setup, batch))
+        logs = test_fn(devices.shard_batch(setup, batch, batches))
         for key, value in logs.items():
             sums[key] = sums.get(key, 0.0) + float(np.float64(value.numpy()))
         count += 1

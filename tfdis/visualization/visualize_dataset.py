@@ -10,6 +10,13 @@
                                 observations (each with its own random draw of the other
                                 factors) with factor k at its v-th value
 
+With `weak=True` (`tfdis_visualize_dataset --weak`) it also writes the pairs a weakly-supervised
+model trains on (`tfdis.data.weak`):
+
+    weak_pairs.png              one pair per row, first and second observation side by side, a
+                                caption strip under each naming the changed factors
+    weak_pairs.txt              per pair: the changed factors and both factor vectors
+
 It works on any registered dataset, including the offline `dsprites_procedural`.
 """
 
@@ -80,6 +87,72 @@ def _file_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 
+CAPTION_HEIGHT = 12
+
+
+def captioned(image: np.ndarray, caption: str) -> np.ndarray:
+    """`image` `[H, W, C]` in [0, 1] with a white strip below holding `caption` in black."""
+    from PIL import Image, ImageDraw
+
+    height, width, channels = image.shape
+    strip = Image.new("L", (width, CAPTION_HEIGHT), 255)
+    ImageDraw.Draw(strip).text((1, 0), caption, fill=0)
+    text = np.asarray(strip, np.float32)[:, :, None] / 255.0
+    return np.concatenate([image, np.repeat(text, channels, axis=2)], axis=0)
+
+
+def visualize_weak_pairs(
+    data: GroundTruthData,
+    output_dir: str,
+    seed: int = 0,
+    k: int = -1,
+    dlib_sampling: bool = False,
+    num_pairs: int = 16,
+) -> list[str]:
+    """Writes `weak_pairs.png` and `weak_pairs.txt` (see the module docstring); returns paths.
+
+    Args:
+        data: the dataset.
+        output_dir: an existing directory.
+        seed: seeds the draw.
+        k, dlib_sampling: the pair dynamics (`dynamics.k`, `dynamics.dlib_sampling`).
+        num_pairs: pairs shown.
+    """
+    from tfdis.data import weak
+
+    settings = weak.Dynamics(k=k, dlib_sampling=dlib_sampling)
+    weak.check_dynamics(data, settings)
+    first, second, observations_1, observations_2, _ = weak.sample_pairs(
+        data, num_pairs, np.random.RandomState(seed), settings
+    )
+    names = factor_names(data)
+    lines, tiles = [], []
+    for i in range(num_pairs):
+        changed = [names[j] for j in np.flatnonzero(first[i] != second[i])]
+        caption = ", ".join(changed) if changed else "(none)"
+        lines.append(
+            f"pair {i}: changed {caption}; first {first[i].tolist()}, second {second[i].tolist()}"
+        )
+        pair = image_utils.side_by_side(observations_1[i : i + 1], observations_2[i : i + 1])[0]
+        tiles.append(captioned(pair, caption))
+    columns = 2 if num_pairs > 1 else 1
+    written = [
+        image_utils.save_png(
+            image_utils.image_grid(np.stack(tiles), num_columns=columns),
+            os.path.join(output_dir, "weak_pairs.png"),
+        )
+    ]
+    text_path = os.path.join(output_dir, "weak_pairs.txt")
+    results.atomic_write_text(
+        text_path,
+        f"k = {'Rnd' if k == -1 else k}, {'dlib' if dlib_sampling else 'paper'} dynamics\n"
+        + "\n".join(lines)
+        + "\n",
+    )
+    written.append(text_path)
+    return written
+
+
 def visualize_dataset(
     name: str,
     output_dir: str,
@@ -89,6 +162,9 @@ def visualize_dataset(
     max_sweep_steps: int = DEFAULT_MAX_SWEEP_STEPS,
     num_animation_bases: int = 9,
     frame_duration_ms: int = 150,
+    weak: bool = False,
+    weak_k: int = -1,
+    weak_dlib_sampling: bool = False,
 ) -> list[str]:
     """Writes the pictures of dataset `name` into `output_dir` (see the module docstring).
 
@@ -101,6 +177,8 @@ def visualize_dataset(
         max_sweep_steps: most columns of a row of `factor_sweeps.png`.
         num_animation_bases: observations per frame of a factor animation.
         frame_duration_ms: display time of a GIF frame.
+        weak: also write the weak-supervision pairs (`visualize_weak_pairs`).
+        weak_k, weak_dlib_sampling: their dynamics (`dynamics.k`, `dynamics.dlib_sampling`).
 
     Returns:
         The written paths.
@@ -110,6 +188,10 @@ def visualize_dataset(
         and `overwrite` is False.
     """
     data = get_named_ground_truth_data(name)
+    if weak:  # refused before anything is written
+        from tfdis.data import weak as weak_data
+
+        weak_data.check_dynamics(data, weak_data.Dynamics(weak_k, weak_dlib_sampling))
     results.ensure_fresh_directory(output_dir, overwrite, "dataset visualization")
     random_state = np.random.RandomState(seed)
     written = [
@@ -147,4 +229,6 @@ def visualize_dataset(
             )
         path = os.path.join(output_dir, f"factor{k}_{_file_name(names[k])}.gif")
         written.append(image_utils.save_gif(np.stack(frames), path, frame_duration_ms))
+    if weak:
+        written += visualize_weak_pairs(data, output_dir, seed, weak_k, weak_dlib_sampling)
     return written
