@@ -1,8 +1,9 @@
 """`tfdis_evaluate --model_dir=... [--metrics=mig,dci] [--representation=mean] [--overwrite]`.
 
-Postprocesses the run first if its representation is missing, runs each metric's
-`gin_configs/metrics/<metric>.gin`, writes `<model_dir>/metrics/<representation>/<metric>/` and
-prints a summary table.
+Postprocesses the run first if its representation is missing, runs each metric config (a name in
+`gin_configs/metrics/`, or the path of any gin file such as dlib's `metric_configs/mig.gin`),
+writes `<model_dir>/metrics/<representation>/<metric name or file stem>/` and prints a table of
+the scores with the seconds each metric took.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ OVERLAPPED_METRICS = ("dci",)
 flags.DEFINE_list(
     "metrics",
     list(DEFAULT_METRICS),
-    "Metric configs to run (names in gin_configs/metrics/), or 'all'.",
+    "Metric configs to run: names in gin_configs/metrics/, gin file paths, or 'all'.",
 )
 flags.DEFINE_boolean(
     "overlap",
@@ -42,22 +43,28 @@ flags.DEFINE_boolean(
 
 def available_metrics() -> list[str]:
     """Names of the metric configs in `gin_configs/metrics/`."""
-    from tfdis.utils import gin_utils
+    from tfdis.utils import step_configs
 
-    directory = os.path.join(gin_utils.gin_configs_dir(), "metrics")
-    return sorted(name[:-4] for name in os.listdir(directory) if name.endswith(".gin"))
+    return step_configs.available_names("metrics")
+
+
+# Result keys that are bookkeeping, not scores: the table shows `elapsed_time` in its own column.
+_BOOKKEEPING_KEYS = ("uuid", "elapsed_time")
 
 
 def format_summary(all_results: dict[str, dict]) -> str:
-    """A plain-text table: metric, result key, value (bookkeeping keys left out)."""
-    rows = [("metric", "result", "value")]
+    """A plain-text table: metric, result key, value, and the seconds each metric took."""
+    rows = [("metric", "result", "value", "seconds")]
     for metric, metric_results in all_results.items():
-        for key, value in sorted(metric_results.items()):
-            if key in ("uuid",):
-                continue
+        elapsed = metric_results.get("elapsed_time")
+        seconds = f"{elapsed:.1f}" if isinstance(elapsed, (int, float)) else ""
+        scores = sorted(k for k in metric_results if k not in _BOOKKEEPING_KEYS) or [""]
+        for key in scores:
+            value = metric_results.get(key, "")
             text = f"{value:.4f}" if isinstance(value, float) else str(value)
-            rows.append((metric, key, text))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+            rows.append((metric, key, text, seconds))
+            seconds = ""
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows
@@ -75,15 +82,18 @@ def evaluate_run(
     gin_config_files: list[str] | tuple[str, ...] = (),
     overlap: bool = False,
 ) -> dict[str, dict]:
-    """Evaluates a trained run on `metrics`; returns `{metric: results}`.
+    """Evaluates a trained run on `metrics`; returns `{label: results}`.
 
-    `gin_config_files` and `gin_bindings` apply on top of each metric's own config. With
+    Each entry of `metrics` is a config name (`gin_configs/metrics/<name>.gin`, filed under the
+    name) or a gin file path (filed under its stem). `gin_config_files` and `gin_bindings` apply
+    on top of each metric's own config; they may not rebind its `evaluation.evaluation_fn`
+    (ValueError), so a result is never filed under another metric's name. With
     `overlap`, DCI runs in this process while the other metrics run in a spawned low-priority
     process (same results, shorter wall time; see `OVERLAPPED_METRICS`).
     """
     from tfdis.cli.postprocess import postprocess_run
     from tfdis.training.export import read_model_metadata
-    from tfdis.utils import layout
+    from tfdis.utils import layout, step_configs
 
     if not os.path.isdir(layout.saved_model_dir(model_dir)):
         raise FileNotFoundError(
@@ -94,46 +104,51 @@ def evaluate_run(
         metrics = available_metrics()
         if not read_model_metadata(layout.saved_model_dir(model_dir)).get("discrete_sizes"):
             metrics = [m for m in metrics if m not in DISCRETE_CODE_METRICS]
-    unknown = sorted(set(metrics) - set(available_metrics()))
-    if unknown:
-        raise ValueError(
-            f"unknown metric(s) {unknown}; available: {', '.join(available_metrics())}, or all"
-        )
-    postprocessed = layout.postprocess_dir(model_dir, representation)
+    configs = step_configs.resolve_all("metrics", list(metrics))
+    for config in configs:
+        step_configs.check_not_rebound("metrics", config, gin_config_files, gin_bindings)
+    representation_config = step_configs.resolve("postprocess", representation)
+    postprocessed = layout.postprocess_dir(model_dir, representation_config.label)
     if not os.path.isdir(layout.saved_model_dir(postprocessed)):
         postprocess_run(model_dir, representation, overwrite=True)
-    step_args = (model_dir, representation, overwrite, tuple(gin_config_files), tuple(gin_bindings))
-    slow = [m for m in metrics if m in OVERLAPPED_METRICS]
-    others = [m for m in metrics if m not in OVERLAPPED_METRICS]
+    step_args = (
+        model_dir,
+        representation_config.label,
+        overwrite,
+        tuple(gin_config_files),
+        tuple(gin_bindings),
+    )
+    slow = [c for c in configs if c.function in OVERLAPPED_METRICS]
+    others = [c for c in configs if c.function not in OVERLAPPED_METRICS]
     if overlap and slow and others:
         all_results = _evaluate_overlapped(slow, others, step_args)
     else:
-        all_results = _evaluate_metrics(list(metrics), *step_args)
-    return {metric: all_results[metric] for metric in metrics}
+        all_results = _evaluate_metrics(configs, *step_args)
+    return {config.label: all_results[config.label] for config in configs}
 
 
 def _evaluate_metrics(
-    metrics: list[str],
+    configs: list,
     model_dir: str,
     representation: str,
     overwrite: bool,
     gin_config_files: tuple[str, ...],
     gin_bindings: tuple[str, ...],
 ) -> dict[str, dict]:
-    """Runs the metric steps one after the other in this process."""
+    """Runs the metric steps (`step_configs.StepConfig`s) one after the other in this process."""
     from tfdis.evaluation.evaluate import evaluate_with_gin
     from tfdis.utils import layout
 
     postprocessed = layout.postprocess_dir(model_dir, representation)
     return {
-        metric: evaluate_with_gin(
+        config.label: evaluate_with_gin(
             postprocessed,
-            layout.metric_dir(model_dir, representation, metric),
+            layout.metric_dir(model_dir, representation, config.label),
             overwrite,
-            [f"metrics/{metric}.gin", *gin_config_files],
+            [config.config_file, *gin_config_files],
             list(gin_bindings),
         )
-        for metric in metrics
+        for config in configs
     }
 
 
@@ -165,7 +180,7 @@ def _picklable_datasets() -> dict:
     return entries
 
 
-def _evaluate_overlapped(slow: list[str], others: list[str], step_args: tuple) -> dict[str, dict]:
+def _evaluate_overlapped(slow: list, others: list, step_args: tuple) -> dict[str, dict]:
     """Runs `slow` here and `others` at the same time in a low-priority spawned process."""
     context = multiprocessing.get_context("spawn")  # fork is unsafe once TensorFlow runs
     with concurrent.futures.ProcessPoolExecutor(
