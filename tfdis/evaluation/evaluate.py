@@ -4,6 +4,11 @@
 @mig`, `evaluation.random_seed`). The metric is called with the ground-truth data of the training
 run (unless `dataset.name` is bound), a fresh `np.random.RandomState(random_seed)`, and either a
 `representation_function` or, for metrics that take one, a `posterior_encoder`.
+
+With `evaluation.use_code_table` (the default), a deterministic representation of a dataset
+whose observations are indexed by their factors is encoded once into a code table stored with
+the postprocessed model, and the metric looks codes up instead of encoding
+(`tfdis.evaluation.code_table`; same random draws, same scores).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 from absl import logging
 
 from tfdis.data.named_data import get_named_ground_truth_data
+from tfdis.evaluation import code_table
 from tfdis.evaluation.saved_model_functions import SavedModelPosterior, load_representation_function
 from tfdis.training.export import read_model_metadata
 from tfdis.utils import gin_utils, layout, results
@@ -51,6 +57,7 @@ def evaluate(
     evaluation_fn: Callable[..., dict] = gin.REQUIRED,
     random_seed: int = gin.REQUIRED,
     name: str = "",
+    use_code_table: bool = True,
 ) -> dict:
     """Scores the postprocessed model in `model_dir` with `evaluation_fn`, writing `output_dir`.
 
@@ -60,6 +67,8 @@ def evaluate(
         evaluation_fn: the metric (gin: `evaluation.evaluation_fn = @mig`).
         random_seed: seed of the metric's `np.random.RandomState`.
         name: label recorded in the results.
+        use_code_table: look codes up in the model's code table where it applies (see the
+            module docstring); False encodes every observation the metric draws.
 
     Returns:
         The metric's results plus `elapsed_time` and `uuid`.
@@ -84,7 +93,16 @@ def evaluate(
     if "posterior_encoder" in parameters:
         kwargs["posterior_encoder"] = SavedModelPosterior(saved_model)
     else:
-        kwargs["representation_function"] = load_representation_function(saved_model)
+        representation_function = load_representation_function(saved_model)
+        tabled = None
+        if use_code_table:
+            postprocess_fn = read_model_metadata(saved_model).get("postprocess_fn")
+            tabled = code_table.with_code_table(
+                model_dir, ground_truth_data, representation_function, postprocess_fn
+            )
+        if tabled is not None:
+            kwargs["ground_truth_data"], representation_function = tabled
+        kwargs["representation_function"] = representation_function
     metric_results = dict(evaluation_fn(**kwargs))
     metric_results.update(elapsed_time=time.time() - start, uuid=str(uuid.uuid4()))
     result_dir = layout.results_dir(output_dir)
