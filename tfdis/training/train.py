@@ -24,7 +24,7 @@ from absl import logging
 from tfdis.data import device_resident, pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models.vae import BaseVAE
-from tfdis.training import devices, export
+from tfdis.training import devices, export, progress
 from tfdis.training.progress import ProgressLogger, format_duration
 from tfdis.utils import gin_utils, layout, results
 
@@ -392,11 +392,14 @@ def finish_run(
         The train results dict.
     """
     eval_results = evaluate_loss_terms(model, data, batch_size, random_seed, eval_steps, setup)
+    export_start = time.time()
+    logging.info("Exporting the SavedModel to %s.", layout.saved_model_dir(model_dir))
     export.export_vae(
         model,
         layout.saved_model_dir(model_dir),
         metadata={"dataset": data.name, "random_seed": random_seed},
     )
+    logging.info("Exported in %s.", format_duration(time.time() - export_start))
     train_results = dict(eval_results)
     train_results.update(
         global_step=int(model.optimizer.iterations.numpy()),
@@ -438,7 +441,7 @@ def evaluate_loss_terms(
     dataset = pipeline.make_dataset(
         data, batch_size, random_seed, num_batches=max(1, eval_steps), purpose=pipeline.EVAL_STREAM
     )
-    for batch in dataset:
+    for batch in progress.logged(dataset, max(1, eval_steps), "Final evaluation"):
         logs = test_fn(devices.shard_batch(setup, batch))
     values = {key: float(value) for key, value in logs.items()}
     for tracker in model.metrics:
