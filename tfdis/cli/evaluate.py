@@ -9,6 +9,7 @@ the scores with the seconds each metric took.
 from __future__ import annotations
 
 import concurrent.futures
+import glob
 import multiprocessing
 import os
 import pickle
@@ -33,6 +34,12 @@ flags.DEFINE_list(
     "metrics",
     list(DEFAULT_METRICS),
     "Metric configs to run: names in gin_configs/metrics/, gin file paths, or 'all'.",
+)
+flags.DEFINE_string(
+    "model_dirs",
+    None,
+    "A glob of run directories to evaluate in one process, instead of --model_dir; metrics "
+    "with complete results are skipped unless --overwrite.",
 )
 flags.DEFINE_boolean(
     "overlap",
@@ -92,7 +99,6 @@ def evaluate_run(
     process (same results, shorter wall time; see `OVERLAPPED_METRICS`).
     """
     from tfdis.cli.postprocess import postprocess_run
-    from tfdis.training.export import read_model_metadata
     from tfdis.utils import layout, step_configs
 
     if not os.path.isdir(layout.saved_model_dir(model_dir)):
@@ -100,10 +106,7 @@ def evaluate_run(
             f"{model_dir} has no exported model ({layout.saved_model_dir(model_dir)}); "
             "train it first with tfdis_train."
         )
-    if list(metrics) == ["all"]:
-        metrics = available_metrics()
-        if not read_model_metadata(layout.saved_model_dir(model_dir)).get("discrete_sizes"):
-            metrics = [m for m in metrics if m not in DISCRETE_CODE_METRICS]
+    metrics = _expand_all(model_dir, metrics)
     configs = step_configs.resolve_all("metrics", list(metrics))
     for config in configs:
         step_configs.check_not_rebound("metrics", config, gin_config_files, gin_bindings)
@@ -125,6 +128,94 @@ def evaluate_run(
     else:
         all_results = _evaluate_metrics(configs, *step_args)
     return {config.label: all_results[config.label] for config in configs}
+
+
+def _expand_all(model_dir: str, metrics) -> list[str]:
+    """`metrics`, with `["all"]` expanded to the configs that apply to the model."""
+    from tfdis.training.export import read_model_metadata
+    from tfdis.utils import layout
+
+    if list(metrics) != ["all"]:
+        return list(metrics)
+    names = available_metrics()
+    if not read_model_metadata(layout.saved_model_dir(model_dir)).get("discrete_sizes"):
+        names = [m for m in names if m not in DISCRETE_CODE_METRICS]
+    return names
+
+
+def _finished(step_dir: str) -> bool:
+    """Whether an evaluation's results are complete (its aggregate JSON is written last)."""
+    from tfdis.utils import layout
+
+    return os.path.exists(
+        os.path.join(layout.results_dir(step_dir), "aggregate", "evaluation.json")
+    )
+
+
+def evaluate_runs(
+    pattern: str,
+    metrics: list[str] | tuple[str, ...] = DEFAULT_METRICS,
+    representation: str = "mean",
+    overwrite: bool = False,
+    gin_bindings: list[str] | tuple[str, ...] = (),
+    gin_config_files: list[str] | tuple[str, ...] = (),
+    overlap: bool = False,
+) -> dict[str, dict[str, dict]]:
+    """Evaluates every trained run matching the glob `pattern` in this process.
+
+    Metrics whose results are complete are skipped (all of them with `overwrite`: none);
+    unfinished ones are redone. A run that fails is reported and the others still run.
+
+    Returns:
+        `{model_dir: {label: results}}` for the metrics evaluated now.
+
+    Raises:
+        FileNotFoundError: `pattern` matches no directory with an exported model.
+        ValueError: a metric config is unknown or rebound, or some runs failed (after the
+            others were evaluated); the message names them.
+    """
+    from absl import logging
+
+    from tfdis.data.paths import DatasetNotFoundError
+    from tfdis.utils import layout, step_configs
+
+    model_dirs = sorted(d for d in glob.glob(pattern) if os.path.isdir(layout.saved_model_dir(d)))
+    if not model_dirs:
+        raise FileNotFoundError(
+            f"--model_dirs={pattern!r} matches no trained run (a directory with saved_model/)."
+        )
+    representation_label = step_configs.resolve("postprocess", representation).label
+    evaluated, failed = {}, []
+    for number, model_dir in enumerate(model_dirs, start=1):
+        names = _expand_all(model_dir, metrics)
+        configs = step_configs.resolve_all("metrics", names)
+        pending = [
+            name
+            for name, config in zip(names, configs, strict=True)
+            if overwrite
+            or not _finished(layout.metric_dir(model_dir, representation_label, config.label))
+        ]
+        if not pending:
+            logging.info("Run %d/%d %s: evaluated, skipped.", number, len(model_dirs), model_dir)
+            continue
+        logging.info("Run %d/%d %s: evaluating %s.", number, len(model_dirs), model_dir, pending)
+        try:
+            # Pending results are unfinished (or to be replaced): their directories are redone.
+            evaluated[model_dir] = evaluate_run(
+                model_dir,
+                pending,
+                representation,
+                True,
+                gin_bindings,
+                gin_config_files,
+                overlap,
+            )
+        except (DatasetNotFoundError, FileNotFoundError, FileExistsError, ValueError) as error:
+            logging.error("Run %s failed: %s", model_dir, error)
+            failed.append(f"{model_dir} ({error})")
+    if failed:
+        raise ValueError(f"{len(failed)} of {len(model_dirs)} runs failed: {'; '.join(failed)}")
+    return evaluated
 
 
 def _evaluate_metrics(
@@ -199,7 +290,24 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
 
+    if (FLAGS.model_dir is None) == (FLAGS.model_dirs is None):
+        raise app.UsageError("give exactly one of --model_dir and --model_dirs")
+
     def run_and_print() -> None:
+        if FLAGS.model_dirs is not None:
+            evaluated = evaluate_runs(
+                FLAGS.model_dirs,
+                FLAGS.metrics,
+                FLAGS.representation,
+                FLAGS.overwrite,
+                FLAGS.gin_bindings,
+                FLAGS.gin_config,
+                overlap=FLAGS.overlap,
+            )
+            for model_dir, all_results in evaluated.items():
+                print(f"{model_dir}\n{format_summary(all_results)}\n")
+            print(f"{len(evaluated)} run(s) evaluated.")
+            return
         all_results = evaluate_run(
             FLAGS.model_dir,
             FLAGS.metrics,
@@ -215,7 +323,6 @@ def main(argv: list[str]) -> None:
 
 
 def run() -> None:
-    flags.mark_flag_as_required("model_dir")
     app.run(main)
 
 
