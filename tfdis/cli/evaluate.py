@@ -41,6 +41,13 @@ flags.DEFINE_string(
     "A glob of run directories to evaluate in one process, instead of --model_dir; metrics "
     "with complete results are skipped unless --overwrite.",
 )
+flags.DEFINE_string(
+    "representation_fn",
+    None,
+    "Score a Python function 'module:function' (numpy [B, H, W, C] -> [B, D]) instead of a "
+    "trained model; results go to <model_dir>/metrics/<function>/<metric>/ and dataset.name "
+    "must be bound.",
+)
 flags.DEFINE_boolean(
     "overlap",
     False,
@@ -218,6 +225,72 @@ def evaluate_runs(
     return evaluated
 
 
+def load_callable(spec: str):
+    """The Python callable named `module:function` (the working directory is importable).
+
+    Raises:
+        ValueError: `spec` is not of that form, or names nothing callable.
+    """
+    import importlib
+    import sys
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"--representation_fn={spec!r} must be 'module:function'.")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        target = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(
+            f"cannot import {module_name!r} for --representation_fn: {error}"
+        ) from error
+    for part in attribute.split("."):
+        target = getattr(target, part, None)
+    if not callable(target):
+        raise ValueError(f"--representation_fn={spec!r} names nothing callable.")
+    return target
+
+
+def evaluate_function(
+    representation_fn: str,
+    output_dir: str,
+    metrics: list[str] | tuple[str, ...] = DEFAULT_METRICS,
+    overwrite: bool = False,
+    gin_bindings: list[str] | tuple[str, ...] = (),
+    gin_config_files: list[str] | tuple[str, ...] = (),
+) -> dict[str, dict]:
+    """Scores the Python function `module:function` on `metrics`, as dlib's metric API takes one.
+
+    Results go to `<output_dir>/metrics/<function>/<metric label>/`; `dataset.name` must be bound
+    (in a metric config or a binding). Returns `{label: results}`.
+    """
+    import functools
+
+    from tfdis.evaluation.evaluate import evaluate
+    from tfdis.utils import gin_utils, layout, step_configs
+
+    function = load_callable(representation_fn)
+    label = representation_fn.partition(":")[2].split(".")[-1]
+    if list(metrics) == ["all"]:
+        raise ValueError("--metrics=all includes posterior metrics; name the metrics to run.")
+    configs = step_configs.resolve_all("metrics", list(metrics))
+    for config in configs:
+        step_configs.check_not_rebound("metrics", config, gin_config_files, gin_bindings)
+    return {
+        config.label: gin_utils.run_step_with_gin(
+            functools.partial(evaluate, representation_function=function),
+            None,
+            layout.metric_dir(output_dir, label, config.label),
+            overwrite,
+            "Evaluation output",
+            [config.config_file, *gin_config_files],
+            list(gin_bindings),
+        )
+        for config in configs
+    }
+
+
 def _evaluate_metrics(
     configs: list,
     model_dir: str,
@@ -294,6 +367,19 @@ def main(argv: list[str]) -> None:
         raise app.UsageError("give exactly one of --model_dir and --model_dirs")
 
     def run_and_print() -> None:
+        if FLAGS.representation_fn is not None:
+            if FLAGS.model_dir is None:
+                raise ValueError("--representation_fn writes its results under --model_dir.")
+            all_results = evaluate_function(
+                FLAGS.representation_fn,
+                FLAGS.model_dir,
+                FLAGS.metrics,
+                FLAGS.overwrite,
+                FLAGS.gin_bindings,
+                FLAGS.gin_config,
+            )
+            print(format_summary(all_results))
+            return
         if FLAGS.model_dirs is not None:
             evaluated = evaluate_runs(
                 FLAGS.model_dirs,
