@@ -67,3 +67,48 @@ def test_bad_functions_and_configs_are_clear_errors(encoder_module, tmp_path):
     with pytest.raises(ValueError, match="scores a model's posterior"):
         evaluate_function(f"{encoder_module}:encode", out, ["tc_mean_sample"], gin_bindings=DATASET)
     assert not os.path.exists(layout.metric_dir(out, "encode", "mig") + "/results/aggregate")
+
+
+def _linear_onnx_model(path: str, weights: np.ndarray) -> None:
+    """An ONNX encoder built by hand: images [B, 64, 64, 1] -> flatten -> @ weights."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("Flatten", ["images"], ["flat"], axis=1),
+            helper.make_node("MatMul", ["flat", "weights"], ["representation"]),
+        ],
+        "linear_encoder",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [None, 64, 64, 1])],
+        [helper.make_tensor_value_info("representation", TensorProto.FLOAT, [None, 3])],
+        [numpy_helper.from_array(weights.astype(np.float32), "weights")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def test_an_onnx_encoder_is_scored_through_onnxruntime(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from tfdis.evaluation.onnx_functions import load_onnx_representation
+
+    weights = np.random.RandomState(0).normal(size=(64 * 64, 3)) / 64.0
+    path = str(tmp_path / "linear.onnx")
+    _linear_onnx_model(path, weights)
+    encode = load_onnx_representation(path, batch_size=7)
+    images = TinySquares().sample_observations(20, np.random.RandomState(1))
+    np.testing.assert_allclose(
+        encode(images), images.reshape(20, -1) @ weights.astype(np.float32), rtol=1e-4, atol=1e-5
+    )
+    out = str(tmp_path / "scores")
+    results = evaluate_function(encode, out, ["mig"], gin_bindings=[*DATASET, *SMALL])
+    expected = compute_mig(TinySquares(), encode, np.random.RandomState(0), num_train=200)
+    assert results["mig"]["discrete_mig"] == expected["discrete_mig"]
+    assert os.path.isdir(layout.metric_dir(out, "linear", "mig"))
+    with pytest.raises(ValueError, match="has no output 'codes'"):
+        load_onnx_representation(path, output_name="codes")
+    (tmp_path / "broken.onnx").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not a loadable ONNX model"):
+        load_onnx_representation(str(tmp_path / "broken.onnx"))

@@ -13,6 +13,7 @@ import glob
 import multiprocessing
 import os
 import pickle
+from collections.abc import Callable
 
 from absl import app, flags
 
@@ -47,6 +48,12 @@ flags.DEFINE_string(
     "Score a Python function 'module:function' (numpy [B, H, W, C] -> [B, D]) instead of a "
     "trained model; results go to <model_dir>/metrics/<function>/<metric>/ and dataset.name "
     "must be bound.",
+)
+flags.DEFINE_string(
+    "onnx",
+    None,
+    "Score an ONNX encoder (float32 [B, H, W, C] -> [B, D]) through onnxruntime; results go to "
+    "<model_dir>/metrics/<file stem>/<metric>/ and dataset.name must be bound.",
 )
 flags.DEFINE_boolean(
     "overlap",
@@ -253,25 +260,29 @@ def load_callable(spec: str):
 
 
 def evaluate_function(
-    representation_fn: str,
+    representation_fn: str | Callable,
     output_dir: str,
     metrics: list[str] | tuple[str, ...] = DEFAULT_METRICS,
     overwrite: bool = False,
     gin_bindings: list[str] | tuple[str, ...] = (),
     gin_config_files: list[str] | tuple[str, ...] = (),
 ) -> dict[str, dict]:
-    """Scores the Python function `module:function` on `metrics`, as dlib's metric API takes one.
+    """Scores a Python function on `metrics`, as dlib's metric API takes one.
 
-    Results go to `<output_dir>/metrics/<function>/<metric label>/`; `dataset.name` must be bound
-    (in a metric config or a binding). Returns `{label: results}`.
+    `representation_fn` is `module:function` or the callable itself. Results go to
+    `<output_dir>/metrics/<function name>/<metric label>/`; `dataset.name` must be bound (in a
+    metric config or a binding). Returns `{label: results}`.
     """
     import functools
 
     from tfdis.evaluation.evaluate import evaluate
     from tfdis.utils import gin_utils, layout, step_configs
 
-    function = load_callable(representation_fn)
-    label = representation_fn.partition(":")[2].split(".")[-1]
+    if isinstance(representation_fn, str):
+        function = load_callable(representation_fn)
+        label = representation_fn.partition(":")[2].split(".")[-1]
+    else:
+        function, label = representation_fn, representation_fn.__name__
     if list(metrics) == ["all"]:
         raise ValueError("--metrics=all includes posterior metrics; name the metrics to run.")
     configs = step_configs.resolve_all("metrics", list(metrics))
@@ -367,11 +378,17 @@ def main(argv: list[str]) -> None:
         raise app.UsageError("give exactly one of --model_dir and --model_dirs")
 
     def run_and_print() -> None:
-        if FLAGS.representation_fn is not None:
+        if FLAGS.representation_fn is not None or FLAGS.onnx is not None:
             if FLAGS.model_dir is None:
-                raise ValueError("--representation_fn writes its results under --model_dir.")
+                raise ValueError("--representation_fn and --onnx write under --model_dir.")
+            if FLAGS.onnx is not None:
+                from tfdis.evaluation.onnx_functions import load_onnx_representation
+
+                function = load_onnx_representation(FLAGS.onnx)
+            else:
+                function = FLAGS.representation_fn
             all_results = evaluate_function(
-                FLAGS.representation_fn,
+                function,
                 FLAGS.model_dir,
                 FLAGS.metrics,
                 FLAGS.overwrite,
