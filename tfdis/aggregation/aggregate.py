@@ -246,4 +246,7 @@ def aggregate_results(
     results.atomic_write_text(csv_path, format_csv(rows, columns))
     results.atomic_write_text(json_path, json.dumps(rows, indent=1) + "\n")
     plot_paths = plots.draw_study_plots(rows, output_path)
-    return Aggregation(rows, columns, [csv_path, json_path, *plot_paths])
+    from tfdis.aggregation.hparams import write_hparams
+
+    hparams_dir = write_hparams(rows, columns, output_path)
+    return Aggregation(rows, columns, [csv_path, json_path, *plot_paths, hparams_dir])
