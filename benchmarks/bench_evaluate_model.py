@@ -57,6 +57,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mode", default="both", choices=["both", "table", "encode"])
     parser.add_argument("--representation", default="mean")
     parser.add_argument("--gin_bindings", action="append", default=[])
+    parser.add_argument(
+        "--reuse_table",
+        action="store_true",
+        help="keep a stored code table instead of timing its encoding again",
+    )
     args = parser.parse_args(argv)
 
     from tfdis.cli.postprocess import postprocess_run
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         data = get_named_ground_truth_data(training_dataset_name(postprocessed))
         table_path, record_path = code_table.table_paths(postprocessed, data)
         for path in (table_path, record_path):
-            if os.path.exists(path):
+            if os.path.exists(path) and not args.reuse_table:
                 os.remove(path)
         representation = load_representation_function(layout.saved_model_dir(postprocessed))
         start, cpu_start = time.time(), time.process_time()
