@@ -22,6 +22,12 @@ BUILT_IN = {
     "fashion_mnist",
     "digits",
     "dummy_data",
+    "mpi3d_toy",
+    "mpi3d_realistic",
+    "mpi3d_real",
+    "mpi3d_complex",
+    "scream_dsprites",
+    "npz",
 }
 OFFLINE = {"dsprites_procedural", "digits", "dummy_data"}
 # What each missing dataset's message must name: its file or folder and its tfds name.
@@ -35,12 +41,26 @@ MISSING_MENTIONS = {
     "cars3d": ("cars", ".mat"),
     "mnist": ("'mnist'",),
     "fashion_mnist": ("'fashion_mnist'",),
+    "mpi3d_toy": ("mpi3d_toy.npz", "tfdis_download_data"),
+    "mpi3d_realistic": ("mpi3d_realistic.npz", "tfdis_download_data"),
+    "mpi3d_real": ("mpi3d_real.npz", "tfdis_download_data"),
+    "mpi3d_complex": ("real3d_complicated_shapes_ordered.npz", "tfdis_download_data"),
+    "scream_dsprites": ("scream.jpg", "tfdis_download_data"),
+}
+# Datasets that tfds does not have: their messages name only the tfdis data dir.
+NO_TFDS = {
+    "cars3d",
+    "mpi3d_toy",
+    "mpi3d_realistic",
+    "mpi3d_real",
+    "mpi3d_complex",
+    "scream_dsprites",
 }
 
 
 def test_registry_lists_the_built_in_datasets():
     assert BUILT_IN <= set(named_data.dataset_names())
-    assert OFFLINE | set(MISSING_MENTIONS) == BUILT_IN
+    assert OFFLINE | set(MISSING_MENTIONS) | {"npz"} == BUILT_IN
 
 
 @pytest.mark.parametrize("name", sorted(BUILT_IN))
@@ -54,12 +74,15 @@ def test_name_resolves_to_data_or_clear_error(empty_data_dirs, name):
         return
     with pytest.raises(DatasetNotFoundError) as error:
         named_data.get_named_ground_truth_data(name)
-    for mention in MISSING_MENTIONS[name]:
+    for mention in MISSING_MENTIONS.get(name, ()):
         assert mention in str(error.value)
     # File datasets name the tfdis data dir; tfds datasets name the tfds data dir.
+    if name == "npz":
+        assert "npz_data.path" in str(error.value)
+        return
     tfds_only = {"smallnorb", "mnist", "fashion_mnist"}
     assert str(empty_data_dirs[1 if name in tfds_only else 0]) in str(error.value)
-    if name not in tfds_only | {"cars3d"}:
+    if name not in tfds_only | NO_TFDS:
         assert str(empty_data_dirs[1]) in str(error.value)
 
 

@@ -16,6 +16,7 @@ from tfdis.data.dsprites import ColorDSprites, NoisyDSprites
 from tfdis.data.dsprites_procedural import DSpritesProcedural
 from tfdis.data.dummy_data import IdentityObservationsData
 from tfdis.data.named_data import register_dataset
+from tfdis.data.npz_data import NpzData
 from tfdis.evaluation import code_table
 from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquares, TinySquaresGrid
 from tfdis.training import train
@@ -121,17 +122,29 @@ def test_every_representation_metric_scores_the_same_from_the_table(config, tmp_
         np.testing.assert_allclose(got[key], value, rtol=1e-9, atol=1e-12, err_msg=key)
 
 
+def _npz_sample(tmp_path) -> NpzData:
+    """A labelled sample with repeated factors: the image within a group is a random draw."""
+    random_state = np.random.RandomState(0)
+    factors = np.stack([random_state.randint(0, 3, 200), random_state.randint(0, 4, 200)], 1)
+    images = random_state.uniform(size=(200, 4, 4, 1)).astype(np.float32)
+    np.savez(tmp_path / "sample.npz", images=images, factors=factors)
+    return NpzData(str(tmp_path / "sample.npz"))
+
+
 @pytest.mark.parametrize(
-    "data",
+    "make_data",
     [
-        DSpritesProcedural(),
-        DSpritesProcedural(latent_factor_indices=(1, 2, 3, 4)),  # the shape drawn as nuisance
-        TinySquaresGrid(),
-        IdentityObservationsData(num_factors=2, num_values=4, observation_shape=(2, 1, 1)),
+        lambda tmp_path: DSpritesProcedural(),
+        # The shape drawn as a nuisance factor.
+        lambda tmp_path: DSpritesProcedural(latent_factor_indices=(1, 2, 3, 4)),
+        lambda tmp_path: TinySquaresGrid(),
+        lambda tmp_path: IdentityObservationsData(2, 4, observation_shape=(2, 1, 1)),
+        _npz_sample,
     ],
-    ids=["dsprites_procedural", "procedural_noshape", "squares_grid", "identity"],
+    ids=["dsprites_procedural", "procedural_noshape", "squares_grid", "identity", "npz_sample"],
 )
-def test_indices_draw_what_the_observations_draw(data):
+def test_indices_draw_what_the_observations_draw(make_data, tmp_path):
+    data = make_data(tmp_path)
     assert code_table.indexes_observations(data)
     state_a, state_b = np.random.RandomState(5), np.random.RandomState(5)
     factors = data.sample_factors(40, np.random.RandomState(1))

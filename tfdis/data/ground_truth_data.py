@@ -83,6 +83,15 @@ class GroundTruthData(abc.ABC):
         """
         return self.num_observations
 
+    @property
+    def supports_interventions(self) -> bool:
+        """Whether `sample_observations_from_factors` serves any factor values (True by default).
+
+        False for a labelled sample that is not a full grid (`tfdis.data.npz_data`): metrics that
+        choose factor values themselves (beta-VAE, FactorVAE, exact MIG) refuse such data.
+        """
+        return True
+
     # --- optional enumeration (device-resident training data) ----------------------------------
 
     @property
@@ -141,6 +150,23 @@ class GroundTruthData(abc.ABC):
         if indices.size and (indices.min() < 0 or indices.max() >= size):
             raise ValueError(f"observation indices must lie in [0, {size}), got {indices}")
         return indices
+
+
+def require_interventions(data: GroundTruthData, metric: str) -> None:
+    """Raises a one-line ValueError if `metric` cannot run on `data` (no interventions).
+
+    Args:
+        data: the dataset.
+        metric: the metric's gin name, for the message.
+    """
+    if not data.supports_interventions:
+        raise ValueError(
+            f"{metric} needs interventions (observations for factor values it chooses) but "
+            f"dataset {getattr(data, 'name', None) or type(data).__name__!r} is a labelled "
+            "sample, not a full factor grid; use a metric that needs only (factor, code) samples "
+            "(mig, sap_score, dci, modularity_explicitness, irs, downstream_task, unsupervised) "
+            "or store the images on the full grid with 'factor_sizes'"
+        )
 
 
 class FactorGrid:

@@ -119,6 +119,9 @@ def visualize_dataset(
         )
     ]
 
+    if not data.supports_interventions:
+        # A labelled sample has no image for most swept factor values: samples only.
+        return written
     base = data.sample_factors(1, random_state)[0]
     rows = [
         data.sample_observations_from_factors(

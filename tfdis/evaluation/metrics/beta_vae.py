@@ -11,7 +11,7 @@ import gin
 import numpy as np
 from sklearn import linear_model
 
-from tfdis.data.ground_truth_data import GroundTruthData
+from tfdis.data.ground_truth_data import GroundTruthData, require_interventions
 from tfdis.evaluation.metrics import utils
 
 # Points whose observation pairs are rendered and encoded together (2 * 64 * 16 = 2048 images).
@@ -46,6 +46,7 @@ def compute_beta_vae_sklearn(
         `{"train_accuracy", "eval_accuracy"}`.
     """
     del artifact_dir
+    require_interventions(ground_truth_data, "beta_vae_sklearn")
     train_points, train_labels = _generate_training_batch(
         ground_truth_data, representation_function, batch_size, num_train, random_state
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gin
 import numpy as np
 
-from tfdis.data.ground_truth_data import GroundTruthData
+from tfdis.data.ground_truth_data import GroundTruthData, require_interventions
 from tfdis.evaluation.metrics import protocols
 
 
@@ -51,6 +51,7 @@ def compute_cascade_score(
         `{"cascade_score", "num_active_dims", "has_discrete_code"}`.
     """
     del artifact_dir
+    require_interventions(ground_truth_data, "cascade_score")
     if num_samples_per_vote < 2:
         raise ValueError(f"num_samples_per_vote must be at least 2, got {num_samples_per_vote}")
     if num_votes < 1:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gin
 import numpy as np
 
-from tfdis.data.ground_truth_data import GroundTruthData
+from tfdis.data.ground_truth_data import GroundTruthData, require_interventions
 from tfdis.evaluation.metrics import utils
 
 _POINTS_PER_CALL = 32
@@ -47,6 +47,7 @@ def compute_factor_vae(
         `{"train_accuracy", "eval_accuracy", "num_active_dims"}`.
     """
     del artifact_dir
+    require_interventions(ground_truth_data, "factor_vae_score")
     batch_size = utils.check_positive_int(batch_size, "batch_size")
     if batch_size < 2:
         raise ValueError(f"batch_size must be at least 2 to estimate a variance, got {batch_size}")

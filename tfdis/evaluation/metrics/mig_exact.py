@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import gin
 import numpy as np
 
-from tfdis.data.ground_truth_data import FactorGrid, GroundTruthData
+from tfdis.data.ground_truth_data import FactorGrid, GroundTruthData, require_interventions
 from tfdis.evaluation.metrics.protocols import PosteriorEncoder
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
@@ -67,6 +67,7 @@ def compute_mig_exact(
         `{"mig_exact": float, "mig_exact_factor_<k>": gap of factor k, ...}`.
     """
     del artifact_dir
+    require_interventions(ground_truth_data, "mig_exact")
     grid = FactorGrid(ground_truth_data.factors_num_values)
     num = grid.num_states
     factors = grid.index_to_features(np.arange(num))
