@@ -112,3 +112,45 @@ def test_an_onnx_encoder_is_scored_through_onnxruntime(tmp_path):
     (tmp_path / "broken.onnx").write_bytes(b"not a model")
     with pytest.raises(ValueError, match="not a loadable ONNX model"):
         load_onnx_representation(str(tmp_path / "broken.onnx"))
+
+
+def _tiny_hub_module(path: str, weights: np.ndarray, signature: str = "gaussian_encoder") -> None:
+    """A module in dlib's TF-Hub layout: `gaussian_encoder(images) -> {mean, logvar}`."""
+    import tensorflow as tf
+
+    module = tf.Module()
+    module.weights = tf.Variable(weights.astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 64, 64, 1], tf.float32, name="images")])
+    def gaussian_encoder(images):
+        mean = tf.reshape(images, [-1, 64 * 64]) @ module.weights
+        return {"mean": mean, "logvar": tf.zeros_like(mean) - 2.0}
+
+    tf.saved_model.save(module, path, signatures={signature: gaussian_encoder})
+
+
+def test_a_dlib_tfhub_module_is_scored_through_gaussian_encoder(tmp_path):
+    from tfdis.evaluation.tfhub_functions import load_tfhub_representation
+
+    weights = np.random.RandomState(0).normal(size=(64 * 64, 3)) / 64.0
+    hub_dir = str(tmp_path / "model" / "tfhub")
+    _tiny_hub_module(hub_dir, weights)
+    encode = load_tfhub_representation(hub_dir, batch_size=7)
+    images = TinySquares().sample_observations(20, np.random.RandomState(1))
+    expected_codes = images.reshape(20, -1) @ weights.astype(np.float32)
+    np.testing.assert_allclose(encode(images), expected_codes, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(load_tfhub_representation(hub_dir, "logvar")(images), -2.0)
+    out = str(tmp_path / "scores")
+    results = evaluate_function(encode, out, ["mig"], gin_bindings=[*DATASET, *SMALL])
+    expected = compute_mig(TinySquares(), encode, np.random.RandomState(0), num_train=200)
+    assert results["mig"]["discrete_mig"] == expected["discrete_mig"]
+    assert os.path.isdir(layout.metric_dir(out, "tfhub", "mig"))
+
+    other = str(tmp_path / "other")
+    _tiny_hub_module(other, weights, signature="serving_default")
+    with pytest.raises(ValueError, match="no 'gaussian_encoder' signature"):
+        load_tfhub_representation(other)
+    with pytest.raises(ValueError, match="no output 'codes'"):
+        load_tfhub_representation(hub_dir, "codes")
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_tfhub_representation(str(tmp_path / "missing"))

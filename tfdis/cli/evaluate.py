@@ -55,6 +55,13 @@ flags.DEFINE_string(
     "Score an ONNX encoder (float32 [B, H, W, C] -> [B, D]) through onnxruntime; results go to "
     "<model_dir>/metrics/<file stem>/<metric>/ and dataset.name must be bound.",
 )
+flags.DEFINE_string(
+    "tfhub",
+    None,
+    "Score a dlib TF-Hub module (a model's tfhub/ directory) through its gaussian_encoder "
+    "signature's mean; results go to <model_dir>/metrics/<directory name>/<metric>/ and "
+    "dataset.name must be bound.",
+)
 flags.DEFINE_boolean(
     "overlap",
     False,
@@ -378,10 +385,17 @@ def main(argv: list[str]) -> None:
         raise app.UsageError("give exactly one of --model_dir and --model_dirs")
 
     def run_and_print() -> None:
-        if FLAGS.representation_fn is not None or FLAGS.onnx is not None:
+        sources = (FLAGS.representation_fn, FLAGS.onnx, FLAGS.tfhub)
+        if sum(source is not None for source in sources) > 1:
+            raise ValueError("give at most one of --representation_fn, --onnx and --tfhub.")
+        if any(source is not None for source in sources):
             if FLAGS.model_dir is None:
-                raise ValueError("--representation_fn and --onnx write under --model_dir.")
-            if FLAGS.onnx is not None:
+                raise ValueError("--representation_fn, --onnx and --tfhub write under --model_dir.")
+            if FLAGS.tfhub is not None:
+                from tfdis.evaluation.tfhub_functions import load_tfhub_representation
+
+                function = load_tfhub_representation(FLAGS.tfhub)
+            elif FLAGS.onnx is not None:
                 from tfdis.evaluation.onnx_functions import load_onnx_representation
 
                 function = load_onnx_representation(FLAGS.onnx)
