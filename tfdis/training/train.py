@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import gin
 import keras
@@ -24,8 +24,8 @@ from absl import logging
 from tfdis.data import device_resident, pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models.vae import BaseVAE
-from tfdis.training import devices, export, progress
-from tfdis.training.progress import ProgressLogger, format_duration
+from tfdis.training import devices, eval_during_training, export
+from tfdis.training.progress import ProgressLogger, format_duration, logged
 from tfdis.utils import gin_utils, layout, results
 
 RUN_CONFIG_FILE = "run_config.gin"
@@ -204,6 +204,8 @@ def train(
     jit_compile: bool | str = "auto",
     mixed_precision: str = "auto",
     input_pipeline: str = "auto",
+    eval_every_steps: int = 0,
+    eval_metrics: Sequence[Callable[..., dict]] | None = None,
     settings_only: bool = False,
 ) -> dict:
     """Trains `model` on the gin-chosen dataset and exports it (call through `train_with_gin`).
@@ -233,6 +235,11 @@ def train(
             device-resident table sampled inside the step, `tfdis.data.device_resident`) or
             "auto" (the table when the dataset is enumerable, fits `device_resident.max_bytes`
             and the run reads at least as many images as it holds; else tf.data).
+        eval_every_steps: score the in-memory model with `eval_metrics` every this many steps
+            and at the last step (0: never); see `tfdis.training.eval_during_training`. The
+            training's random stream is unchanged.
+        eval_metrics: metric functions (gin: `[@mig, @unsupervised_metrics]`, the default),
+            called with their gin-bound sizes.
         settings_only: return the arguments above (gin-resolved, `model` instantiated but not
             built) without training; stacked training (`tfdis.training.stacked`) reads each
             member's settings this way, and gin records them in the operative config.
@@ -358,6 +365,10 @@ def train(
                     tracker.reset_state()
             if step % image_summary_every_steps == 0 or step == training_steps:
                 write_image_summaries(model, preview, step)
+            if eval_every_steps and (step % eval_every_steps == 0 or step == training_steps):
+                eval_during_training.evaluate_during_training(
+                    model, data, step, _eval_metrics(eval_metrics), model_dir, random_seed
+                )
             if step % checkpoint_every_steps == 0 or step == training_steps:
                 manager.save(checkpoint_number=step)
                 last_saved = step
@@ -370,6 +381,16 @@ def train(
     if model_dir != shared_dir:
         shutil.rmtree(model_dir, ignore_errors=True)
     return train_results
+
+
+def _eval_metrics(metrics: Sequence[Callable[..., dict]] | None) -> list[Callable[..., dict]]:
+    """`model.eval_metrics`, by default MIG and the unsupervised scores (cheap, no fits)."""
+    if metrics is not None:
+        return list(metrics)
+    from tfdis.evaluation.metrics.mig import compute_mig
+    from tfdis.evaluation.metrics.unsupervised import unsupervised_metrics
+
+    return [compute_mig, unsupervised_metrics]
 
 
 def finish_run(
@@ -441,7 +462,7 @@ def evaluate_loss_terms(
     dataset = pipeline.make_dataset(
         data, batch_size, random_seed, num_batches=max(1, eval_steps), purpose=pipeline.EVAL_STREAM
     )
-    for batch in progress.logged(dataset, max(1, eval_steps), "Final evaluation"):
+    for batch in logged(dataset, max(1, eval_steps), "Final evaluation"):
         logs = test_fn(devices.shard_batch(setup, batch))
     values = {key: float(value) for key, value in logs.items()}
     for tracker in model.metrics:
