@@ -14,6 +14,9 @@ Usage:
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/bench_metrics.py [--metrics=mig,dci] [--dci_backend=both]
         [--dci_n_jobs=default,2] [--overlap] [--num_train=1000]
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/bench_metrics.py --metrics= --full_grid_mig_exact
+
+`--model_dir=DIR` times the metric configs on a trained model instead, with and without the
+code table (`benchmarks/bench_evaluate_model.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import os
 import re
 import resource
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -301,6 +305,11 @@ def _peak_rss_gb():
 
 
 def main():
+    if any(arg.startswith("--model_dir") for arg in sys.argv[1:]):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from bench_evaluate_model import main as bench_model
+
+        return bench_model(sys.argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--metrics", default="all", help="comma-separated names, 'all' or ''")
     parser.add_argument("--dci_backend", default="both", choices=["exact", "histogram", "both"])

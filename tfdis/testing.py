@@ -58,7 +58,19 @@ class TinySquaresGrid(TinySquares):
     def observations_by_index(self, indices: np.ndarray) -> np.ndarray:
         """The squares `(num, 64, 64, 1)` of flat factor-grid indices `(num,)`."""
         factors = FactorGrid(self.factor_sizes).index_to_features(self._checked_indices(indices))
-        return self.sample_observations_from_factors(factors, np.random.RandomState(0))
+        return TinySquares.sample_observations_from_factors(self, factors, None)
+
+    def sample_observations_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        return TinySquares.sample_observations_from_factors(self, factors, random_state)
+
+    def observation_indices_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """Flat factor-grid indices `(num,)` (no random draw)."""
+        del random_state
+        return FactorGrid(self.factor_sizes).features_to_index(factors)
 
 
 # A beta-VAE run of 4 steps on TinySquares registered as "test_squares" (see tests/conftest.py).

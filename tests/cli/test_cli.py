@@ -61,3 +61,15 @@ def test_bin_script_runs_the_same_main():
     )
     assert "tfdis_evaluate --model_dir" in out.stdout + out.stderr
     assert "--metrics" in out.stdout + out.stderr
+
+
+def test_metric_rebound_under_its_name_is_a_one_line_error(cli_run, tmp_path):
+    # dlib's sap_score.gin given as --gin_config under the default metric name `mig`.
+    sap = tmp_path / "sap_score.gin"
+    sap.write_text('evaluation.evaluation_fn = @sap_score\ndataset.name="auto"\n')
+    out = _run("tfdis.cli.evaluate", f"--model_dir={cli_run}", f"--gin_config={sap}")
+    assert out.returncode == 1
+    errors = [line for line in out.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "from @mig to @sap_score" in errors[0]
+    assert "Traceback" not in out.stderr
+    assert "SAP_score" not in out.stdout

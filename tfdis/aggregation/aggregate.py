@@ -244,6 +244,8 @@ def aggregate_results(
     if os.path.lexists(output_path) and not os.path.isdir(output_path):
         raise FileExistsError(f"--output_path {output_path} is an existing file, not a directory.")
     os.makedirs(output_path, exist_ok=True)
+    from tfdis.aggregation.hparams import HPARAMS_DIR, write_hparams
+
     # Everything is written beside the old table first; only a complete new set replaces it.
     staging = tempfile.mkdtemp(dir=output_path, prefix=".tmp-aggregate-")
     try:
@@ -257,11 +259,16 @@ def aggregate_results(
         )
         plot_names = [os.path.basename(p) for p in plots.draw_study_plots(rows, staging)]
         names = [CSV_FILE, JSON_FILE, seeds.BY_CONFIG_FILE, *plot_names]
+        write_hparams(rows, columns, staging)
         for name in names:
             os.replace(os.path.join(staging, name), os.path.join(output_path, name))
+        hparams_dir = os.path.join(output_path, HPARAMS_DIR)
+        shutil.rmtree(hparams_dir, ignore_errors=True)
+        os.replace(os.path.join(staging, HPARAMS_DIR), hparams_dir)
         for name in existing:  # a plot whose columns are gone must not linger
             if name not in names:
                 os.remove(os.path.join(output_path, name))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Aggregation(rows, columns, [os.path.join(output_path, name) for name in names])
+    paths = [os.path.join(output_path, name) for name in names]
+    return Aggregation(rows, columns, [*paths, hparams_dir])

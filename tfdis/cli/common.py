@@ -28,7 +28,7 @@ flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, e.g. model.training
 flags.DEFINE_string(
     "representation",
     "mean",
-    "Postprocessing: mean or sampled (gin_configs/postprocess/<name>.gin).",
+    "Postprocessing: mean, sampled (gin_configs/postprocess/<name>.gin) or a gin file path.",
 )
 # The picture commands (tfdis_visualize, tfdis_visualize_dataset).
 flags.DEFINE_string(

@@ -1,16 +1,19 @@
 """`tfdis_evaluate --model_dir=... [--metrics=mig,dci] [--representation=mean] [--overwrite]`.
 
-Postprocesses the run first if its representation is missing, runs each metric's
-`gin_configs/metrics/<metric>.gin`, writes `<model_dir>/metrics/<representation>/<metric>/` and
-prints a summary table.
+Postprocesses the run first if its representation is missing, runs each metric config (a name in
+`gin_configs/metrics/`, or the path of any gin file such as dlib's `metric_configs/mig.gin`),
+writes `<model_dir>/metrics/<representation>/<metric name or file stem>/` and prints a table of
+the scores with the seconds each metric took.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import glob
 import multiprocessing
 import os
 import pickle
+from collections.abc import Callable
 
 from absl import app, flags
 
@@ -31,7 +34,33 @@ OVERLAPPED_METRICS = ("dci",)
 flags.DEFINE_list(
     "metrics",
     list(DEFAULT_METRICS),
-    "Metric configs to run (names in gin_configs/metrics/), or 'all'.",
+    "Metric configs to run: names in gin_configs/metrics/, gin file paths, or 'all'.",
+)
+flags.DEFINE_string(
+    "model_dirs",
+    None,
+    "A glob of run directories to evaluate in one process, instead of --model_dir; metrics "
+    "with complete results are skipped unless --overwrite.",
+)
+flags.DEFINE_string(
+    "representation_fn",
+    None,
+    "Score a Python function 'module:function' (numpy [B, H, W, C] -> [B, D]) instead of a "
+    "trained model; results go to <model_dir>/metrics/<function>/<metric>/ and dataset.name "
+    "must be bound.",
+)
+flags.DEFINE_string(
+    "onnx",
+    None,
+    "Score an ONNX encoder (float32 [B, H, W, C] -> [B, D]) through onnxruntime; results go to "
+    "<model_dir>/metrics/<file stem>/<metric>/ and dataset.name must be bound.",
+)
+flags.DEFINE_string(
+    "tfhub",
+    None,
+    "Score a dlib TF-Hub module (a model's tfhub/ directory) through its gaussian_encoder "
+    "signature's mean; results go to <model_dir>/metrics/<directory name>/<metric>/ and "
+    "dataset.name must be bound.",
 )
 flags.DEFINE_integer(
     "repeats",
@@ -48,22 +77,28 @@ flags.DEFINE_boolean(
 
 def available_metrics() -> list[str]:
     """Names of the metric configs in `gin_configs/metrics/`."""
-    from tfdis.utils import gin_utils
+    from tfdis.utils import step_configs
 
-    directory = os.path.join(gin_utils.gin_configs_dir(), "metrics")
-    return sorted(name[:-4] for name in os.listdir(directory) if name.endswith(".gin"))
+    return step_configs.available_names("metrics")
+
+
+# Result keys that are bookkeeping, not scores: the table shows `elapsed_time` in its own column.
+_BOOKKEEPING_KEYS = ("uuid", "elapsed_time")
 
 
 def format_summary(all_results: dict[str, dict]) -> str:
-    """A plain-text table: metric, result key, value (bookkeeping keys left out)."""
-    rows = [("metric", "result", "value")]
+    """A plain-text table: metric, result key, value, and the seconds each metric took."""
+    rows = [("metric", "result", "value", "seconds")]
     for metric, metric_results in all_results.items():
-        for key, value in sorted(metric_results.items()):
-            if key in ("uuid",):
-                continue
+        elapsed = metric_results.get("elapsed_time")
+        seconds = f"{elapsed:.1f}" if isinstance(elapsed, (int, float)) else ""
+        scores = sorted(k for k in metric_results if k not in _BOOKKEEPING_KEYS) or [""]
+        for key in scores:
+            value = metric_results.get(key, "")
             text = f"{value:.4f}" if isinstance(value, float) else str(value)
-            rows.append((metric, key, text))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+            rows.append((metric, key, text, seconds))
+            seconds = ""
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows
@@ -82,17 +117,18 @@ def evaluate_run(
     overlap: bool = False,
     repeats: int = 1,
 ) -> dict[str, dict]:
-    """Evaluates a trained run on `metrics`; returns `{metric: results}`.
+    """Evaluates a trained run on `metrics`; returns `{label: results}`.
 
-    With `repeats` R > 1 each metric runs with R random states (`evaluation.repeats`).
-
-    `gin_config_files` and `gin_bindings` apply on top of each metric's own config. With
+    Each entry of `metrics` is a config name (`gin_configs/metrics/<name>.gin`, filed under the
+    name) or a gin file path (filed under its stem). `gin_config_files` and `gin_bindings` apply
+    on top of each metric's own config; they may not rebind its `evaluation.evaluation_fn`
+    (ValueError), so a result is never filed under another metric's name. With `repeats`
+    R > 1 each metric runs with R random states (`evaluation.repeats`). With
     `overlap`, DCI runs in this process while the other metrics run in a spawned low-priority
     process (same results, shorter wall time; see `OVERLAPPED_METRICS`).
     """
     from tfdis.cli.postprocess import postprocess_run
-    from tfdis.training.export import read_model_metadata
-    from tfdis.utils import layout, run_lock
+    from tfdis.utils import layout, run_lock, step_configs
 
     run_lock.refuse_if_training(model_dir, "evaluate")
     if not os.path.isdir(layout.saved_model_dir(model_dir)):
@@ -105,57 +141,211 @@ def evaluate_run(
 
         repeats = check_positive_int(repeats, "--repeats")
         gin_bindings = [*gin_bindings, f"evaluation.repeats = {repeats}"]
-    if list(metrics) == ["all"]:
-        metrics = available_metrics()
-        if not read_model_metadata(layout.saved_model_dir(model_dir)).get("discrete_sizes"):
-            metrics = [m for m in metrics if m not in DISCRETE_CODE_METRICS]
-    unknown = sorted(set(metrics) - set(available_metrics()))
-    if unknown:
-        raise ValueError(
-            f"unknown metric(s) {unknown}; available: {', '.join(available_metrics())}, or all"
-        )
+    metrics = _expand_all(model_dir, metrics)
+    configs = step_configs.resolve_all("metrics", list(metrics))
+    for config in configs:
+        step_configs.check_not_rebound("metrics", config, gin_config_files, gin_bindings)
     with run_lock.run_lock(model_dir, exclusive=False, action="evaluate"):
-        postprocessed = layout.postprocess_dir(model_dir, representation)
+        representation_config = step_configs.resolve("postprocess", representation)
+        postprocessed = layout.postprocess_dir(model_dir, representation_config.label)
         if not os.path.isdir(layout.saved_model_dir(postprocessed)):
             postprocess_run(model_dir, representation, overwrite=True)
         step_args = (
             model_dir,
-            representation,
+            representation_config.label,
             overwrite,
             tuple(gin_config_files),
             tuple(gin_bindings),
         )
-        slow = [m for m in metrics if m in OVERLAPPED_METRICS]
-        others = [m for m in metrics if m not in OVERLAPPED_METRICS]
+        slow = [c for c in configs if c.function in OVERLAPPED_METRICS]
+        others = [c for c in configs if c.function not in OVERLAPPED_METRICS]
         if overlap and slow and others:
             all_results = _evaluate_overlapped(slow, others, step_args)
         else:
-            all_results = _evaluate_metrics(list(metrics), *step_args)
-    return {metric: all_results[metric] for metric in metrics}
+            all_results = _evaluate_metrics(configs, *step_args)
+    return {config.label: all_results[config.label] for config in configs}
+
+
+def _expand_all(model_dir: str, metrics) -> list[str]:
+    """`metrics`, with `["all"]` expanded to the configs that apply to the model."""
+    from tfdis.training.export import read_model_metadata
+    from tfdis.utils import layout
+
+    if list(metrics) != ["all"]:
+        return list(metrics)
+    names = available_metrics()
+    if not read_model_metadata(layout.saved_model_dir(model_dir)).get("discrete_sizes"):
+        names = [m for m in names if m not in DISCRETE_CODE_METRICS]
+    return names
+
+
+def _finished(step_dir: str) -> bool:
+    """Whether an evaluation's results are complete (its aggregate JSON is written last)."""
+    from tfdis.utils import layout
+
+    return os.path.exists(
+        os.path.join(layout.results_dir(step_dir), "aggregate", "evaluation.json")
+    )
+
+
+def evaluate_runs(
+    pattern: str,
+    metrics: list[str] | tuple[str, ...] = DEFAULT_METRICS,
+    representation: str = "mean",
+    overwrite: bool = False,
+    gin_bindings: list[str] | tuple[str, ...] = (),
+    gin_config_files: list[str] | tuple[str, ...] = (),
+    overlap: bool = False,
+) -> dict[str, dict[str, dict]]:
+    """Evaluates every trained run matching the glob `pattern` in this process.
+
+    Metrics whose results are complete are skipped (all of them with `overwrite`: none);
+    unfinished ones are redone. A run that fails is reported and the others still run.
+
+    Returns:
+        `{model_dir: {label: results}}` for the metrics evaluated now.
+
+    Raises:
+        FileNotFoundError: `pattern` matches no directory with an exported model.
+        ValueError: a metric config is unknown or rebound, or some runs failed (after the
+            others were evaluated); the message names them.
+    """
+    from absl import logging
+
+    from tfdis.data.paths import DatasetNotFoundError
+    from tfdis.utils import layout, step_configs
+
+    model_dirs = sorted(d for d in glob.glob(pattern) if os.path.isdir(layout.saved_model_dir(d)))
+    if not model_dirs:
+        raise FileNotFoundError(
+            f"--model_dirs={pattern!r} matches no trained run (a directory with saved_model/)."
+        )
+    representation_label = step_configs.resolve("postprocess", representation).label
+    evaluated, failed = {}, []
+    for number, model_dir in enumerate(model_dirs, start=1):
+        names = _expand_all(model_dir, metrics)
+        configs = step_configs.resolve_all("metrics", names)
+        pending = [
+            name
+            for name, config in zip(names, configs, strict=True)
+            if overwrite
+            or not _finished(layout.metric_dir(model_dir, representation_label, config.label))
+        ]
+        if not pending:
+            logging.info("Run %d/%d %s: evaluated, skipped.", number, len(model_dirs), model_dir)
+            continue
+        logging.info("Run %d/%d %s: evaluating %s.", number, len(model_dirs), model_dir, pending)
+        try:
+            # Pending results are unfinished (or to be replaced): their directories are redone.
+            evaluated[model_dir] = evaluate_run(
+                model_dir,
+                pending,
+                representation,
+                True,
+                gin_bindings,
+                gin_config_files,
+                overlap,
+            )
+        except (DatasetNotFoundError, FileNotFoundError, FileExistsError, ValueError) as error:
+            logging.error("Run %s failed: %s", model_dir, error)
+            failed.append(f"{model_dir} ({error})")
+    if failed:
+        raise ValueError(f"{len(failed)} of {len(model_dirs)} runs failed: {'; '.join(failed)}")
+    return evaluated
+
+
+def load_callable(spec: str):
+    """The Python callable named `module:function` (the working directory is importable).
+
+    Raises:
+        ValueError: `spec` is not of that form, or names nothing callable.
+    """
+    import importlib
+    import sys
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"--representation_fn={spec!r} must be 'module:function'.")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        target = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(
+            f"cannot import {module_name!r} for --representation_fn: {error}"
+        ) from error
+    for part in attribute.split("."):
+        target = getattr(target, part, None)
+    if not callable(target):
+        raise ValueError(f"--representation_fn={spec!r} names nothing callable.")
+    return target
+
+
+def evaluate_function(
+    representation_fn: str | Callable,
+    output_dir: str,
+    metrics: list[str] | tuple[str, ...] = DEFAULT_METRICS,
+    overwrite: bool = False,
+    gin_bindings: list[str] | tuple[str, ...] = (),
+    gin_config_files: list[str] | tuple[str, ...] = (),
+) -> dict[str, dict]:
+    """Scores a Python function on `metrics`, as dlib's metric API takes one.
+
+    `representation_fn` is `module:function` or the callable itself. Results go to
+    `<output_dir>/metrics/<function name>/<metric label>/`; `dataset.name` must be bound (in a
+    metric config or a binding). Returns `{label: results}`.
+    """
+    import functools
+
+    from tfdis.evaluation.evaluate import evaluate
+    from tfdis.utils import gin_utils, layout, step_configs
+
+    if isinstance(representation_fn, str):
+        function = load_callable(representation_fn)
+        label = representation_fn.partition(":")[2].split(".")[-1]
+    else:
+        function, label = representation_fn, representation_fn.__name__
+    if list(metrics) == ["all"]:
+        raise ValueError("--metrics=all includes posterior metrics; name the metrics to run.")
+    configs = step_configs.resolve_all("metrics", list(metrics))
+    for config in configs:
+        step_configs.check_not_rebound("metrics", config, gin_config_files, gin_bindings)
+    return {
+        config.label: gin_utils.run_step_with_gin(
+            functools.partial(evaluate, representation_function=function),
+            None,
+            layout.metric_dir(output_dir, label, config.label),
+            overwrite,
+            "Evaluation output",
+            [config.config_file, *gin_config_files],
+            list(gin_bindings),
+        )
+        for config in configs
+    }
 
 
 def _evaluate_metrics(
-    metrics: list[str],
+    configs: list,
     model_dir: str,
     representation: str,
     overwrite: bool,
     gin_config_files: tuple[str, ...],
     gin_bindings: tuple[str, ...],
 ) -> dict[str, dict]:
-    """Runs the metric steps one after the other in this process."""
+    """Runs the metric steps (`step_configs.StepConfig`s) one after the other in this process."""
     from tfdis.evaluation.evaluate import evaluate_with_gin
     from tfdis.utils import layout
 
     postprocessed = layout.postprocess_dir(model_dir, representation)
     return {
-        metric: evaluate_with_gin(
+        config.label: evaluate_with_gin(
             postprocessed,
-            layout.metric_dir(model_dir, representation, metric),
+            layout.metric_dir(model_dir, representation, config.label),
             overwrite,
-            [f"metrics/{metric}.gin", *gin_config_files],
+            [config.config_file, *gin_config_files],
             list(gin_bindings),
         )
-        for metric in metrics
+        for config in configs
     }
 
 
@@ -187,7 +377,7 @@ def _picklable_datasets() -> dict:
     return entries
 
 
-def _evaluate_overlapped(slow: list[str], others: list[str], step_args: tuple) -> dict[str, dict]:
+def _evaluate_overlapped(slow: list, others: list, step_args: tuple) -> dict[str, dict]:
     """Runs `slow` here and `others` at the same time in a low-priority spawned process."""
     context = multiprocessing.get_context("spawn")  # fork is unsafe once TensorFlow runs
     with concurrent.futures.ProcessPoolExecutor(
@@ -206,7 +396,50 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
 
+    if (FLAGS.model_dir is None) == (FLAGS.model_dirs is None):
+        raise app.UsageError("give exactly one of --model_dir and --model_dirs")
+
     def run_and_print() -> None:
+        sources = (FLAGS.representation_fn, FLAGS.onnx, FLAGS.tfhub)
+        if sum(source is not None for source in sources) > 1:
+            raise ValueError("give at most one of --representation_fn, --onnx and --tfhub.")
+        if any(source is not None for source in sources):
+            if FLAGS.model_dir is None:
+                raise ValueError("--representation_fn, --onnx and --tfhub write under --model_dir.")
+            if FLAGS.tfhub is not None:
+                from tfdis.evaluation.tfhub_functions import load_tfhub_representation
+
+                function = load_tfhub_representation(FLAGS.tfhub)
+            elif FLAGS.onnx is not None:
+                from tfdis.evaluation.onnx_functions import load_onnx_representation
+
+                function = load_onnx_representation(FLAGS.onnx)
+            else:
+                function = FLAGS.representation_fn
+            all_results = evaluate_function(
+                function,
+                FLAGS.model_dir,
+                FLAGS.metrics,
+                FLAGS.overwrite,
+                FLAGS.gin_bindings,
+                FLAGS.gin_config,
+            )
+            print(format_summary(all_results))
+            return
+        if FLAGS.model_dirs is not None:
+            evaluated = evaluate_runs(
+                FLAGS.model_dirs,
+                FLAGS.metrics,
+                FLAGS.representation,
+                FLAGS.overwrite,
+                FLAGS.gin_bindings,
+                FLAGS.gin_config,
+                overlap=FLAGS.overlap,
+            )
+            for model_dir, all_results in evaluated.items():
+                print(f"{model_dir}\n{format_summary(all_results)}\n")
+            print(f"{len(evaluated)} run(s) evaluated.")
+            return
         all_results = evaluate_run(
             FLAGS.model_dir,
             FLAGS.metrics,
@@ -223,7 +456,6 @@ def main(argv: list[str]) -> None:
 
 
 def run() -> None:
-    flags.mark_flag_as_required("model_dir")
     app.run(main)
 
 

@@ -1,6 +1,8 @@
-"""`tfdis_postprocess --model_dir=... [--representation=mean|sampled] [--overwrite]`.
+"""`tfdis_postprocess --model_dir=... [--representation=mean|sampled|PATH.gin] [--overwrite]`.
 
-Writes `<model_dir>/postprocessed/<representation>/` from the run's exported model.
+Writes `<model_dir>/postprocessed/<representation>/` from the run's exported model. The
+representation is a name in `gin_configs/postprocess/` or the path of any postprocess gin file
+(dlib's `postprocess_configs/mean.gin` runs unchanged), filed under the file's stem.
 """
 
 from __future__ import annotations
@@ -19,19 +21,23 @@ def postprocess_run(
     extra_config_files: list[str] | tuple[str, ...] = (),
     gin_bindings: list[str] | tuple[str, ...] = (),
 ) -> dict:
-    """Postprocesses a run with `gin_configs/postprocess/<representation>.gin`.
+    """Postprocesses a run with `gin_configs/postprocess/<representation>.gin` or a gin file.
 
-    Holds the run's shared lock: refused while the run trains (`tfdis.utils.run_lock`).
+    Results go to `postprocessed/<name or file stem>/`; `extra_config_files` and `gin_bindings`
+    may not rebind `postprocess.postprocess_fn` (ValueError). Holds the run's shared lock:
+    refused while the run trains (`tfdis.utils.run_lock`).
     """
     from tfdis.postprocessing.postprocess import postprocess_with_gin
-    from tfdis.utils import layout, run_lock
+    from tfdis.utils import layout, run_lock, step_configs
 
+    config = step_configs.resolve("postprocess", representation)
+    step_configs.check_not_rebound("postprocess", config, extra_config_files, gin_bindings)
     with run_lock.run_lock(model_dir, exclusive=False, action="postprocess"):
         return postprocess_with_gin(
             model_dir,
-            layout.postprocess_dir(model_dir, representation),
+            layout.postprocess_dir(model_dir, config.label),
             overwrite,
-            [f"postprocess/{representation}.gin", *extra_config_files],
+            [config.config_file, *extra_config_files],
             gin_bindings,
         )
 

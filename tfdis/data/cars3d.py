@@ -102,4 +102,12 @@ class Cars3D(GroundTruthData):
         self, factors: np.ndarray, random_state: np.random.RandomState
     ) -> np.ndarray:
         """Images `(num, 64, 64, 3)` float32 in [0, 1] for factors `(num, 3)`."""
-        return self._images[self.grid.features_to_index(factors)].astype(np.float32) / 255.0
+        indices = self.observation_indices_from_factors(factors, random_state)
+        return self._images[indices].astype(np.float32) / 255.0
+
+    def observation_indices_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """Flat grid indices `(num,)` of factors `(num, 3)` (no random draw)."""
+        del random_state
+        return self.grid.features_to_index(factors)

@@ -214,14 +214,24 @@ class DSprites(GroundTruthData):
         """Images `(num, 64, 64, 1)` float32 in {0, 1} for latent factors `(num, num_factors)`."""
         return self._binary_images(factors, random_state)
 
-    def _binary_images(self, factors: np.ndarray, random_state: np.random.RandomState):
+    def observation_indices_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """Row indices `(num,)` of the images drawn for latent factors `(num, num_factors)`.
+
+        Nuisance factors and the row within a combination are drawn as
+        `sample_observations_from_factors` draws them.
+        """
         factors = np.asarray(factors)
         if factors.ndim != 2 or factors.shape[1] != self.num_factors:
             raise ValueError(
                 f"factors must have shape (num, {self.num_factors}), got {factors.shape}"
             )
         all_factors = self.state_space.sample_all_factors(factors, random_state)
-        rows = self._rows.sample_rows(all_factors, random_state)
+        return self._rows.sample_rows(all_factors, random_state)
+
+    def _binary_images(self, factors: np.ndarray, random_state: np.random.RandomState):
+        rows = DSprites.observation_indices_from_factors(self, factors, random_state)
         images = np.unpackbits(self._images[rows], axis=-1)
         return images.astype(np.float32)[..., None]
 

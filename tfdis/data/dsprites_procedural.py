@@ -166,13 +166,22 @@ class DSpritesProcedural(GroundTruthData):
 
         Nuisance factors (those not in `latent_factor_indices`) are drawn uniformly.
         """
+        return self.render_indices(self.observation_indices_from_factors(factors, random_state))
+
+    def observation_indices_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """Flat full-grid indices `(num,)` for latent factors `(num, num_factors)`.
+
+        Nuisance factors are drawn uniformly, as `sample_observations_from_factors` draws them.
+        """
         factors = np.asarray(factors)
         if factors.ndim != 2 or factors.shape[1] != self.num_factors:
             raise ValueError(
                 f"factors must have shape (num, {self.num_factors}), got {factors.shape}"
             )
         all_factors = self.state_space.sample_all_factors(factors, random_state)
-        return self.render(all_factors)
+        return self.factor_grid.features_to_index(all_factors)
 
     def render(self, factors: np.ndarray) -> np.ndarray:
         """Images for full factor indices `(num, 5)` (shape, scale, orientation, posX, posY).

@@ -74,3 +74,10 @@ class IdentityObservationsData(GroundTruthData):
         factors = np.asarray(factors)
         self.grid.features_to_index(factors)  # validates shape and range
         return factors.astype(np.float32).reshape(len(factors), *self._shape)
+
+    def observation_indices_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """Flat grid indices `(num,)` of factors `(num, num_factors)` (no random draw)."""
+        del random_state
+        return self.grid.features_to_index(factors)

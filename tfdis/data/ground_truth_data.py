@@ -121,6 +121,24 @@ class GroundTruthData(abc.ABC):
             f"{type(self).__name__} is not enumerable (num_indexed_observations is None)"
         )
 
+    def observation_indices_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """The indices `(num,)` of the observations `sample_observations_from_factors` returns.
+
+        Optional. A dataset whose observation is a function of its index implements it so that
+        it draws from `random_state` exactly what `sample_observations_from_factors` draws, and
+        `observations_by_index` of the result equals `sample_observations_from_factors` for the
+        same `factors` and random state. Evaluation then encodes every indexed observation once
+        and looks codes up by index (`tfdis.evaluation.code_table`), with the same random draws.
+
+        Raises:
+            NotImplementedError: the dataset's observations are no function of an index.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not index its observations by factors"
+        )
+
     def _checked_indices(self, indices: np.ndarray) -> np.ndarray:
         """`indices` as int64 `(num,)`, checked against `[0, num_indexed_observations)`."""
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)

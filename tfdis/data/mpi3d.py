@@ -163,7 +163,14 @@ class MPI3D(GroundTruthData):
         self, factors: np.ndarray, random_state: np.random.RandomState
     ) -> np.ndarray:
         """Images `(num, 64, 64, 3)` float32 in [0, 1] for factors `(num, 7)`."""
-        return self._read(self.grid.features_to_index(factors))
+        return self._read(self.observation_indices_from_factors(factors, random_state))
+
+    def observation_indices_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """Flat grid indices `(num,)` of factors `(num, 7)` (no random draw)."""
+        del random_state
+        return self.grid.features_to_index(factors)
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
         # Sorted reads touch the map in file order; the inverse restores the request order.

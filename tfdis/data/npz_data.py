@@ -210,8 +210,18 @@ class NpzData(GroundTruthData):
         Raises:
             ValueError: (labelled sample) no image has some requested factors.
         """
+        return self._read(self.observation_indices_from_factors(factors, random_state))
+
+    def observation_indices_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """Row indices `(num,)` of the images for factors `(num, F)` (drawn as the images are).
+
+        Raises:
+            ValueError: (labelled sample) no image has some requested factors.
+        """
         if self.is_full_grid:
-            return self._read(self._grid.features_to_index(factors))
+            return self._grid.features_to_index(factors)
         keys = self._keys_grid.features_to_index(factors)
         group = np.searchsorted(self._group_keys, keys)
         group = np.minimum(group, len(self._group_keys) - 1)
@@ -223,7 +233,7 @@ class NpzData(GroundTruthData):
             )
         counts = self._group_counts[group]
         offsets = np.floor(random_state.random_sample(len(keys)) * counts).astype(np.int64)
-        return self._read(self._order[self._group_starts[group] + offsets])
+        return self._order[self._group_starts[group] + offsets]
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
         unique_rows, inverse = np.unique(rows, return_inverse=True)

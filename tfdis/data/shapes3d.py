@@ -131,7 +131,13 @@ class Shapes3D(GroundTruthData):
         self, factors: np.ndarray, random_state: np.random.RandomState
     ) -> np.ndarray:
         """Images `(num, 64, 64, 3)` float32 in [0, 1] for factors `(num, 6)`."""
-        return self._read_rows(self._rows.sample_rows(factors, random_state))
+        return self._read_rows(self.observation_indices_from_factors(factors, random_state))
+
+    def observation_indices_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """Row indices `(num,)` of the images for factors `(num, 6)` (a uniform row per group)."""
+        return self._rows.sample_rows(factors, random_state)
 
     def _read_rows(self, rows: np.ndarray) -> np.ndarray:
         if isinstance(self._images, np.ndarray):

@@ -162,5 +162,11 @@ class SmallNORB(GroundTruthData):
         Raises:
             ValueError: no image has some requested factors (only with partial data).
         """
-        rows = self._rows.sample_rows(factors, random_state)
+        rows = self.observation_indices_from_factors(factors, random_state)
         return self._images[rows].astype(np.float32) / np.float32(255.0)
+
+    def observation_indices_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """Row indices `(num,)` for factors `(num, 4)`; the instance is drawn uniformly."""
+        return self._rows.sample_rows(factors, random_state)

@@ -1,9 +1,9 @@
-"""Progress reporting for long runs: steps/s, images/s and ETA in the log."""
+"""Progress reporting for long runs: steps/s, images/s and ETA in the log; `logged` for loops."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from absl import logging
 
@@ -67,3 +67,35 @@ class ProgressLogger:
         )
         self.last_time, self.last_step = now, step
         return rate
+
+
+def logged(
+    iterable: Iterable, total: int, what: str, unit: str = "batches", every_seconds: float = 10.0
+) -> Iterator:
+    """Yields `iterable`'s items, logging `what: i/total (pct) | rate | ETA` when due.
+
+    A line at most every `every_seconds`, and one at the end with the total time, so a long
+    step after training (the final evaluation, an export, a code table) is never silent.
+    """
+    start = last = time.perf_counter()
+    done = 0
+    logging.info("%s: %d %s.", what, total, unit)
+    for item in iterable:
+        yield item
+        done += 1
+        now = time.perf_counter()
+        if now - last >= every_seconds and done < total:
+            rate = done / (now - start)
+            logging.info(
+                "%s: %d/%d %s (%.0f%%) | %.1f %s/s | ETA %s",
+                what,
+                done,
+                total,
+                unit,
+                100.0 * done / max(total, 1),
+                rate,
+                unit,
+                format_duration((total - done) / rate),
+            )
+            last = now
+    logging.info("%s: done in %s.", what, format_duration(time.perf_counter() - start))

@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import gin
 import keras
@@ -27,8 +27,8 @@ from tfdis.data import weak as weak_data
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models import semi_supervised_vae
 from tfdis.models.vae import BaseVAE
-from tfdis.training import devices, export, interrupt, run_dir
-from tfdis.training.progress import ProgressLogger, format_duration
+from tfdis.training import devices, eval_during_training, export, interrupt, run_dir
+from tfdis.training.progress import ProgressLogger, format_duration, logged
 from tfdis.utils import errors, gin_utils, gin_validation, layout, results, run_lock, safe_replace
 
 RUN_CONFIG_FILE = run_dir.RUN_CONFIG_FILE
@@ -203,6 +203,8 @@ def train(
     num_labelled_samples: int | None = None,
     train_percentage: float = 1.0,
     supervised_data_seed: int | None = None,
+    eval_every_steps: int = 0,
+    eval_metrics: Sequence[Callable[..., dict]] | None = None,
     settings_only: bool = False,
 ) -> dict:
     """Trains `model` on the gin-chosen dataset and exports it (call through `train_with_gin`).
@@ -235,6 +237,11 @@ def train(
         num_labelled_samples, train_percentage, supervised_data_seed: the labelled set of a
             semi-supervised model (`tfdis.data.labelled`; dlib's names): its size, the share of
             it the supervised loss trains on, and its seed (default: `random_seed`'s).
+        eval_every_steps: score the in-memory model with `eval_metrics` every this many steps
+            and at the last step (0: never); see `tfdis.training.eval_during_training`. The
+            training's random stream is unchanged.
+        eval_metrics: metric functions (gin: `[@mig, @unsupervised_metrics]`, the default),
+            called with their gin-bound sizes.
         settings_only: return the arguments above (gin-resolved, `model` instantiated but not
             built) without training; stacked training (`tfdis.training.stacked`) reads each
             member's settings this way, and gin records them in the operative config.
@@ -395,6 +402,10 @@ def train(
                     tracker.reset_state()
             if step % image_summary_every_steps == 0 or step == training_steps:
                 write_image_summaries(model, preview, step)
+            if eval_every_steps and (step % eval_every_steps == 0 or step == training_steps):
+                eval_during_training.evaluate_during_training(
+                    model, data, step, _eval_metrics(eval_metrics), model_dir, random_seed
+                )
             if step % checkpoint_every_steps == 0 or step == training_steps or stop:
                 manager.save(checkpoint_number=step)
                 last_saved = step
@@ -410,6 +421,16 @@ def train(
     if model_dir != shared_dir:
         shutil.rmtree(model_dir, ignore_errors=True)
     return train_results
+
+
+def _eval_metrics(metrics: Sequence[Callable[..., dict]] | None) -> list[Callable[..., dict]]:
+    """`model.eval_metrics`, by default MIG and the unsupervised scores (cheap, no fits)."""
+    if metrics is not None:
+        return list(metrics)
+    from tfdis.evaluation.metrics.mig import compute_mig
+    from tfdis.evaluation.metrics.unsupervised import unsupervised_metrics
+
+    return [compute_mig, unsupervised_metrics]
 
 
 def finish_run(
@@ -440,11 +461,14 @@ def finish_run(
             "blow up. Nothing was exported or recorded; rerun with --overwrite and a lower "
             "AdamOptimizer.learning_rate (or regularizer weight)."
         )
+    export_start = time.time()
+    logging.info("Exporting the SavedModel to %s.", layout.saved_model_dir(model_dir))
     export.export_vae(
         model,
         layout.saved_model_dir(model_dir),
         metadata={"dataset": data.name, "random_seed": random_seed},
     )
+    logging.info("Exported in %s.", format_duration(time.time() - export_start))
     train_results = dict(eval_results)
     train_results.update(
         global_step=int(model.optimizer.iterations.numpy()),
@@ -480,7 +504,6 @@ def evaluate_loss_terms(
     """
     setup = setup or devices.configure("default", False, "float32")
     test_fn = devices.make_test_function(model, setup)
-    logs: dict[str, tf.Tensor] = {}
     # A pair model's batch holds both observations of batch_size pairs.
     batches = model.batches_per_step if weak_data.is_pair_model(model) else 1
     dataset = weak_data.dataset_function(model)(
@@ -494,7 +517,7 @@ def evaluate_loss_terms(
     # mean does not depend on how a running float32 mean rounds.
     sums: dict[str, float] = {}
     count = 0
-    for batch in dataset:
+    for batch in logged(dataset, max(1, eval_steps), "Final evaluation"):
         for tracker in model.metrics:
             tracker.reset_state()
         logs = test_fn(devices.shard_batch(setup, batch, batches))
