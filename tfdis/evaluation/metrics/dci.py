@@ -8,15 +8,14 @@ with entropy base `num_codes`; informativeness is the mean train / test accuracy
 Backends: "exact" is dlib's `GradientBoostingClassifier()` with its impurity importances; "histogram"
 is `HistGradientBoostingClassifier` with the same tree shape (depth 3, 100 rounds, rate 0.1,
 min 1 sample per leaf, no early stopping) on 255-bin features, whose importances are the total
-split gain per code. Factors are fitted in parallel (`n_jobs`): in processes for "exact" (its
-boosting loop holds the GIL), in threads for "histogram" (its OpenMP code releases it).
+split gain per code. Factors are fitted in parallel threads of one process (`n_jobs`): sklearn's
+tree builders release the GIL, and the histogram backend's OpenMP code does too.
 
-The factors are scheduled longest first (LPT). Whole factors cannot be split, so on 2 cores the
-dSprites fits (3, 6, 40, 32, 32 classes; a fit's cost grows with its classes) leave one core
-with 64 of the 113 class-units. Within a fit, each boosting stage's K trees are built in threads
-(`parallel_boosting`, identical results), so when one process finishes its factors the other
-uses both cores. Oversubscribing (one process per factor) measured slower: 183 s against 174 s
-for 2 workers (`benchmarks/bench_metrics.py --metrics=dci --dci_backend=exact --dci_n_jobs=5,2`).
+For "exact", all factors' fits run at once and share one pool of `n_jobs` tree-building threads
+(`parallel_boosting.map_in_threads`, results identical to sklearn's): each stage's K trees are
+independent, so the pool always has trees to build and both cores stay busy to the last stage,
+where processes (one factor each, largest first) left one core idle once its factors were done
+(`benchmarks/bench_boosting.py` measures both).
 """
 
 from __future__ import annotations
@@ -66,7 +65,7 @@ def compute_dci(
         num_test: test points (5000).
         batch_size: observations per encoder call.
         backend: "exact" (dlib's GradientBoostingClassifier) or "histogram".
-        n_jobs: factors fitted in parallel (joblib; -1 = all cores).
+        n_jobs: worker threads (-1 = all cores).
 
     Returns:
         `{"disentanglement", "completeness", "informativeness_train", "informativeness_test"}`.
@@ -107,10 +106,8 @@ def _compute_dci(
 def _fit_one(x_train, y_train, x_test, y_test, backend, seed):
     """Fits one factor's classifier; returns `(importances (num_codes,), train acc, test acc)`."""
     if backend == "exact":
-        # dlib's GradientBoostingClassifier(), bit for bit, with each stage's trees in threads.
-        model = parallel_boosting.StageParallelGradientBoostingClassifier(
-            random_state=seed, num_threads=joblib.cpu_count()
-        )
+        # dlib's GradientBoostingClassifier(), bit for bit, its trees built in the shared pool.
+        model = parallel_boosting.StageParallelGradientBoostingClassifier(random_state=seed)
         model.fit(x_train, y_train)
         importances = np.abs(model.feature_importances_)
     else:
@@ -168,15 +165,10 @@ def compute_importance_gbt(
         for j, seed in enumerate(seeds)
     ]
     if backend == "exact":
-        # Largest factors first: a fit's cost grows with its number of classes, and starting
-        # the longest fits first shortens the parallel makespan (LPT scheduling).
-        order = sorted(range(len(jobs)), key=lambda j: -len(np.unique(factors[j])))
-        fitted = joblib.Parallel(n_jobs=n_jobs, prefer="processes")(
-            joblib.delayed(_fit_one)(*jobs[j]) for j in order
+        sizes = [len(np.unique(row)) for row in factors]
+        results = parallel_boosting.map_in_threads(
+            _fit_one, jobs, sizes, joblib.effective_n_jobs(n_jobs)
         )
-        results = [None] * len(jobs)
-        for j, result in zip(order, fitted, strict=True):
-            results[j] = result
     else:
         # Always in worker threads, even for n_jobs=1: a single-threaded OpenMP fit on the main
         # thread ran 100x slower once TensorFlow was loaded in the process.

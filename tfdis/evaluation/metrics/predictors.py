@@ -11,12 +11,15 @@ A predictor factory is called as `predictor_fn(random_state=seed)` when it takes
 unseeded, so its boosted-tree scores varied run to run through tie-breaking), else with no
 arguments (dlib's convention).
 
-`fit_factors` fits one classifier per factor, the factors in parallel processes, largest first
-(a fit's cost grows with its number of classes), as DCI does.
+`fit_factors` fits one classifier per factor, the factors in parallel, largest first (a fit's
+cost grows with its number of classes), as DCI does: boosted trees in threads of one process
+sharing one tree-building pool (`parallel_boosting.map_in_threads`), other classifiers in
+processes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import warnings
 from collections.abc import Callable, Sequence
@@ -83,7 +86,9 @@ def gradient_boosting_classifier(random_state: int | None = None, num_threads: i
 
     Args:
         random_state: the classifier's seed (feature permutation at each split).
-        num_threads: threads per fit (-1: one per core); results do not depend on it.
+        num_threads: threads per fit when it is fitted alone (-1: one per core); `fit_factors`
+            and `score_fits` fit all factors in one shared pool of `n_jobs` threads instead.
+            Results do not depend on either.
     """
     threads = joblib.cpu_count() if num_threads == -1 else num_threads
     return parallel_boosting.StageParallelGradientBoostingClassifier(
@@ -109,9 +114,7 @@ def _fit_and_score(model, x_train, y_train, x_tests, y_tests) -> list[float]:
     classes = np.unique(y_train)
     if len(classes) == 1:
         return [float(np.mean(y == classes[0])) for y in (y_train, *y_tests)]
-    with warnings.catch_warnings():
-        # lbfgs stops at max_iter on the largest C of the grid; dlib's fit does the same.
-        warnings.simplefilter("ignore", exceptions.ConvergenceWarning)
+    with _quiet_convergence(model):
         model.fit(x_train, y_train)
     accuracies = [float(np.mean(model.predict(x_train) == y_train))]
     accuracies += [
@@ -134,13 +137,35 @@ def _fit_and_return(model, x_train, y_train):
     classes = np.unique(y_train)
     if len(classes) == 1:
         return ConstantClassifier(classes[0])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", exceptions.ConvergenceWarning)
+    with _quiet_convergence(model):
         return model.fit(x_train, y_train)
 
 
+@contextlib.contextmanager
+def _quiet_convergence(model):
+    """Silences ConvergenceWarning (lbfgs stops at max_iter on the largest C of the grid, as in
+    dlib's fit). Boosted trees never warn so and fit in threads, where the process-wide
+    `warnings.catch_warnings` is not safe, so they get no filter."""
+    if isinstance(model, parallel_boosting.StageParallelGradientBoostingClassifier):
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", exceptions.ConvergenceWarning)
+        yield
+
+
 def _lpt_parallel(function, jobs: Sequence[tuple], sizes: Sequence[int], n_jobs: int) -> list:
-    """`[function(*job) for job in jobs]`, in processes, largest `sizes` first."""
+    """`[function(*job) for job in jobs]` (`job[0]` the model), largest `sizes` first.
+
+    Boosted trees (`StageParallelGradientBoostingClassifier`) fit in threads sharing one pool
+    of `n_jobs` tree builders (their Cython releases the GIL); other models in processes.
+    """
+    if jobs and all(
+        isinstance(job[0], parallel_boosting.StageParallelGradientBoostingClassifier)
+        for job in jobs
+    ):
+        workers = joblib.effective_n_jobs(n_jobs)
+        return parallel_boosting.map_in_threads(function, jobs, sizes, workers)
     order = sorted(range(len(jobs)), key=lambda j: -sizes[j])
     outputs = joblib.Parallel(n_jobs=n_jobs, prefer="processes")(
         joblib.delayed(function)(*jobs[j]) for j in order
@@ -164,7 +189,8 @@ def score_fits(
             the same number of test sets.
         predictor_fn: classifier factory (`build_predictor`).
         random_state: draws one classifier seed per task, in task order.
-        n_jobs: tasks fitted in parallel processes (-1: all cores), most classes first.
+        n_jobs: tasks fitted in parallel (-1: all cores), most classes first: processes, or
+            for boosted trees the shared pool's tree-building threads.
 
     Returns:
         `(num_tasks, 1 + num_test_sets)` accuracies: column 0 on the training set, column
@@ -201,7 +227,7 @@ def fit_factors(
         test_sets: `[(codes (num_codes, M), factors (num_factors, M)), ...]`.
         predictor_fn: classifier factory (`build_predictor`).
         random_state: draws one classifier seed per factor, in factor order.
-        n_jobs: factors fitted in parallel processes (-1: all cores).
+        n_jobs: parallel workers (-1: all cores), as in `score_fits`.
 
     Returns:
         `(num_factors, 1 + len(test_sets))` accuracies (train, then each test set).
