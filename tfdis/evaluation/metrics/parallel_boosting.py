@@ -208,7 +208,10 @@ def _update_leaves(
     """
     terminal_regions = tree.apply(X)
     leaves = np.nonzero(tree.children_left == _TREE_LEAF)[0]
-    order = np.argsort(terminal_regions, kind="stable")
+    # Node ids fit in 16 bits for any tree of depth < 15; numpy's stable sort of 16-bit keys is
+    # a radix sort.
+    keys = terminal_regions.astype(np.int16) if tree.node_count < 2**15 else terminal_regions
+    order = np.argsort(keys, kind="stable")
     counts = np.bincount(terminal_regions, minlength=tree.node_count)
     ends = np.cumsum(counts)
     y = is_class.astype(np.float64)
