@@ -105,3 +105,13 @@ def test_leaf_update_equals_sklearn(weighted):
     assert np.array_equal(trees[1].value, trees[0].value)
     assert np.array_equal(raws[1], raws[0])
     assert not np.array_equal(raws[1], raw)
+
+
+def test_replayed_draw_gives_its_one_draw_and_refuses_others():
+    replay = parallel_boosting._ReplayedDraw()
+    replay.value = 7
+    with pytest.raises(RuntimeError, match="unexpectedly"):
+        replay.randint(0, 10)
+    assert replay.randint(0, parallel_boosting._RAND_R_MAX) == 7
+    with pytest.raises(RuntimeError, match="unexpectedly"):
+        replay.randint(0, parallel_boosting._RAND_R_MAX)  # used up

@@ -71,7 +71,7 @@ def compute_downstream_task(
             "composition".
         split_factors: factor indices that define the split (negative counts from the end).
         split_fraction: share of each split factor's values held out.
-        n_jobs: factors fitted in parallel processes (-1: all cores).
+        n_jobs: parallel workers (-1: all cores), as in `predictors.score_fits`.
 
     Returns:
         dlib's keys (module docstring) for every training size.

@@ -55,7 +55,7 @@ def compute_fairness(
         num_test_points_per_class: factor vectors drawn per (target, sensitive) pair; each is
             rendered once per value of the sensitive factor (100).
         batch_size: observations per encoder call (speed only).
-        n_jobs: classifiers fitted in parallel processes (-1: all cores).
+        n_jobs: parallel workers (-1: all cores), as in `predictors.score_fits`.
 
     Returns:
         dlib's keys (module docstring).

@@ -20,8 +20,7 @@ building trees, and from making the Python part that holds the GIL cheap:
 The result is bit-for-bit that of `GradientBoostingClassifier` (tests/evaluation/metrics/
 test_parallel_boosting.py compares the importances and decision functions): each tree draws
 exactly one integer from the shared RandomState when its splitter starts, in class order, so
-every tree gets a copy of the state it would have seen and the shared state advances by the same
-K draws; class k's leaf update reads only the stage's gradient and touches only column k of the
+the stage takes those K draws up front and hands tree k the k-th (`_ReplayedDraw`); class k's leaf update reads only the stage's gradient and touches only column k of the
 raw predictions; each leaf's averages are numpy's own `mean` over that leaf's samples in
 increasing index order, as sklearn computes them.
 
@@ -33,7 +32,6 @@ the stage is sklearn's own (`_fit_stage`), still run in the shared pool.
 from __future__ import annotations
 
 import concurrent.futures
-import copy
 import inspect
 import math
 import threading
@@ -81,6 +79,12 @@ class StageParallelGradientBoostingClassifier(ensemble.GradientBoostingClassifie
         return sorted({*ensemble.GradientBoostingClassifier._get_param_names(), "num_threads"})
 
     def fit(self, X, y, sample_weight=None, monitor=None):
+        try:
+            return self._fit_in_pool(X, y, sample_weight, monitor)
+        finally:
+            self.__dict__.pop("_replays", None)
+
+    def _fit_in_pool(self, X, y, sample_weight, monitor):
         shared = getattr(_SHARED_POOL, "pool", None)
         if shared is not None:
             self._pool = shared
@@ -135,10 +139,13 @@ class StageParallelGradientBoostingClassifier(ensemble.GradientBoostingClassifie
         negative_gradient = -self._loss.gradient(
             y_true=y, raw_prediction=raw_predictions, sample_weight=None
         )
-        states = []
-        for _ in range(num_trees):
-            states.append(copy.deepcopy(random_state))
-            random_state.randint(0, _RAND_R_MAX)
+        # One draw per tree from the shared state, in class order, as sklearn's loop takes them.
+        # (A deep copy of the state per tree costs more than a small tree's fit.)
+        replays = self.__dict__.get("_replays")
+        if replays is None or len(replays) != num_trees:
+            replays = self._replays = [_ReplayedDraw() for _ in range(num_trees)]
+        for replay in replays:
+            replay.value = random_state.randint(0, _RAND_R_MAX)
 
         def fit_tree(k: int) -> DecisionTreeRegressor:
             tree = DecisionTreeRegressor(
@@ -151,7 +158,7 @@ class StageParallelGradientBoostingClassifier(ensemble.GradientBoostingClassifie
                 min_impurity_decrease=self.min_impurity_decrease,
                 max_features=self.max_features,
                 max_leaf_nodes=self.max_leaf_nodes,
-                random_state=states[k],
+                random_state=replays[k],
                 ccp_alpha=self.ccp_alpha,
             )
             tree.fit(X, negative_gradient[:, k], sample_weight=sample_weight, check_input=False)
@@ -173,6 +180,28 @@ class StageParallelGradientBoostingClassifier(ensemble.GradientBoostingClassifie
         for k, future in enumerate(futures):
             self.estimators_[i, k] = future.result()
         return raw_predictions
+
+
+class _ReplayedDraw(np.random.RandomState):
+    """A RandomState whose one `randint(0, RAND_R_MAX)` returns `value`.
+
+    sklearn's splitter seeds itself with one such draw from the boosting's shared state. Each
+    tree of a stage gets one of these holding the draw it would have taken there; any other
+    use raises, so a sklearn that draws differently fails loudly instead of differing.
+    """
+
+    def __init__(self):
+        super().__init__(0)
+        self.value = None
+
+    def randint(self, low, high=None, size=None, dtype=int):
+        if (low, high, size, dtype) != (0, _RAND_R_MAX, None, int) or self.value is None:
+            raise RuntimeError(
+                "parallel_boosting: sklearn's tree drew its seed unexpectedly "
+                f"(randint({low}, {high}, size={size}, dtype={dtype}))"
+            )
+        value, self.value = self.value, None
+        return value
 
 
 def _update_leaves(

@@ -86,7 +86,7 @@ def compute_reduced_downstream_task(
         num_train: training sizes.
         num_test: test points per training size.
         batch_size: observations per encoder call (speed only).
-        n_jobs: classifiers fitted in parallel processes (-1: all cores).
+        n_jobs: parallel workers (-1: all cores), as in `predictors.score_fits`.
 
     Returns:
         dlib's keys (module docstring).

@@ -53,7 +53,7 @@ def compute_strong_downstream_task(
         num_test: test points per training size.
         n_experiment: interventions per target factor.
         batch_size: observations per encoder call (speed only).
-        n_jobs: classifiers fitted in parallel processes (-1: all cores).
+        n_jobs: parallel workers (-1: all cores), as in `predictors.score_fits`.
 
     Returns:
         dlib's keys (module docstring).
