@@ -16,11 +16,12 @@ bit-identical and prints seconds and ratios.
 
 `--profile` first prints where one sklearn fit of the 40-class factor spends its time.
 `--n_estimators` below 100 shortens every fit proportionally (the cost per stage is constant),
-for a quick ratio; the study size is the default.
+for a quick ratio; the study size is the default. `--repeats=R` times each way R times in
+rotating order, so the drifting load of a shared machine spreads over all three.
 
 Usage:
     nice -n 10 python benchmarks/bench_boosting.py [--profile] [--n_estimators=25]
-        [--workloads=dci,downstream] [--threads=2]
+        [--workloads=dci,downstream] [--threads=2] [--repeats=3]
 """
 
 from __future__ import annotations
@@ -168,15 +169,21 @@ def _same(a, b) -> bool:
     )
 
 
-def time_workload(name, task_sets, n_estimators, threads):
-    timings, outputs = {}, {}
-    runners = (("sklearn", run_sklearn), ("processes", run_processes), ("tfdis", run_tfdis))
-    for label, runner in runners:
-        start, cpu_start = time.perf_counter(), time.process_time()
-        outputs[label] = [runner(tasks, n_estimators, threads) for tasks in task_sets]
-        timings[label] = time.perf_counter() - start
+def time_workload(name, task_sets, n_estimators, threads, repeats):
+    """Times the three ways `repeats` times, rotating their order (a shared machine's load
+    drifts); prints wall and CPU seconds summed over the repeats, and the ratios."""
+    runners = {"sklearn": run_sklearn, "processes": run_processes, "tfdis": run_tfdis}
+    labels = list(runners)
+    timings, cpus, outputs = dict.fromkeys(labels, 0.0), dict.fromkeys(labels, 0.0), {}
+    for repeat in range(repeats):
+        for label in labels[repeat % 3 :] + labels[: repeat % 3]:
+            start, cpu_start = time.perf_counter(), time.process_time()
+            outputs[label] = [runners[label](tasks, n_estimators, threads) for tasks in task_sets]
+            timings[label] += time.perf_counter() - start
+            cpus[label] += time.process_time() - cpu_start
+    for label in labels:
         # CPU seconds of this process's threads (the worker processes' are not counted).
-        cpu = "" if label == "processes" else f"  ({time.process_time() - cpu_start:.1f} s CPU)"
+        cpu = "" if label == "processes" else f"  ({cpus[label]:.1f} s CPU)"
         print(f"  {name:10s} {label:9s} {timings[label]:8.1f} s{cpu}", flush=True)
     identical = all(
         _same(a, b)
@@ -197,13 +204,14 @@ def main():
     parser.add_argument("--workloads", default="dci,downstream")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--repeats", type=int, default=1, help="timed rounds, order rotated")
     args = parser.parse_args()
     workloads = [w for w in args.workloads.split(",") if w]
     unknown = set(workloads) - {"dci", "downstream"}
-    if unknown or args.n_estimators < 1 or args.threads < 1:
+    if unknown or min(args.n_estimators, args.threads, args.repeats) < 1:
         raise SystemExit(
             f"error: --workloads takes dci,downstream (got {sorted(unknown)}); "
-            "--n_estimators and --threads must be >= 1"
+            "--n_estimators, --threads and --repeats must be >= 1"
         )
     rng = np.random.RandomState(0)
     codes, factors = make_codes(10000, rng)
@@ -216,14 +224,14 @@ def main():
     if "dci" in workloads:
         ok &= time_workload(
             "dci", [_tasks(codes, factors, codes_test, factors_test, seeds)], args.n_estimators,
-            args.threads,
+            args.threads, args.repeats,
         )  # fmt: skip
     if "downstream" in workloads:
         task_sets = [
             _tasks(codes[:, :n], factors[:, :n], codes_test, factors_test, seeds)
             for n in DOWNSTREAM_SIZES
         ]
-        ok &= time_workload("downstream", task_sets, args.n_estimators, args.threads)
+        ok &= time_workload("downstream", task_sets, args.n_estimators, args.threads, args.repeats)
     if not ok:
         raise SystemExit("error: tfdis's results differ from sklearn's")
 
