@@ -70,3 +70,27 @@ def test_importance_columns_follow_factor_order_whatever_the_fit_order():
     )
     assert importance.shape == (2, 2)
     assert np.argmax(importance[:, 0]) == 1 and np.argmax(importance[:, 1]) == 0
+
+
+def test_exact_importances_are_sklearns_bit_for_bit():
+    """The shared-pool fits of 2-, 3- and 12-class factors against plain sklearn, one by one."""
+    from sklearn import ensemble
+
+    rs = np.random.RandomState(1)
+    factors = np.stack([rs.randint(k, size=500) for k in (2, 12, 3)])
+    codes = np.concatenate([factors / 12.0 + 0.3 * rs.randn(3, 500), rs.randn(2, 500)])
+    codes = np.round(codes, 1)  # ties
+    train, test = slice(0, 350), slice(350, 500)
+    importance, train_acc, test_acc = dci.compute_importance_gbt(
+        codes[:, train], factors[:, train], codes[:, test], factors[:, test],
+        np.random.RandomState(5), "exact", n_jobs=2,
+    )  # fmt: skip
+    seeds = np.random.RandomState(5).randint(2**31 - 1, size=3)
+    expected, accuracies = [], []
+    for j, seed in enumerate(seeds):
+        model = ensemble.GradientBoostingClassifier(random_state=seed)
+        model.fit(codes[:, train].T, factors[j, train])
+        expected.append(np.abs(model.feature_importances_))
+        accuracies.append(np.mean(model.predict(codes[:, test].T) == factors[j, test]))
+    assert np.array_equal(importance, np.stack(expected, axis=1))
+    assert test_acc == float(np.mean([float(a) for a in accuracies]))
