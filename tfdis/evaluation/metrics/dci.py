@@ -12,10 +12,10 @@ split gain per code. Factors are fitted in parallel threads of one process (`n_j
 tree builders release the GIL, and the histogram backend's OpenMP code does too.
 
 For "exact", all factors' fits run at once and share one pool of `n_jobs` tree-building threads
-(`parallel_boosting.map_in_threads`, results identical to sklearn's): each stage's K trees are
-independent, so the pool always has trees to build and both cores stay busy to the last stage,
-where processes (one factor each, largest first) left one core idle once its factors were done
-(`benchmarks/bench_boosting.py` measures both).
+(`parallel_boosting.map_in_threads`, results identical to sklearn's). Each stage's K trees are
+independent, so the pool has trees to build until the last stage, and no worker process
+starts. README "Exact gradient boosting" gives where the time goes and the measurements
+(`benchmarks/bench_boosting.py`).
 """
 
 from __future__ import annotations
