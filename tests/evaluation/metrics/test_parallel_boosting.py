@@ -28,8 +28,19 @@ def _assert_same_model(model, reference, x):
     assert np.array_equal(model.train_score_, reference.train_score_)
 
 
-def test_the_fast_path_is_available_on_this_sklearn():
+def test_the_fast_path_is_available_and_verified_on_this_sklearn():
     assert parallel_boosting.FAST_PATH_AVAILABLE
+    assert parallel_boosting.fast_path_verified()
+
+
+def test_without_the_fast_path_stages_are_sklearns_own(monkeypatch):
+    monkeypatch.setattr(parallel_boosting, "fast_path_verified", lambda: False)
+    x, y = _data(4, 8, ties=True)
+    reference = ensemble.GradientBoostingClassifier(n_estimators=4, random_state=2).fit(x, y)
+    model = parallel_boosting.StageParallelGradientBoostingClassifier(
+        n_estimators=4, random_state=2, num_threads=2
+    ).fit(x, y)
+    _assert_same_model(model, reference, x)
 
 
 @pytest.mark.parametrize(
