@@ -168,8 +168,8 @@ def evaluate_run(
 
 def _expand_all(model_dir: str, metrics) -> list[str]:
     """`metrics`, with `["all"]` expanded to the configs that apply to the model."""
-    from tfdis.training.export import read_model_metadata
     from tfdis.utils import layout
+    from tfdis.utils.model_metadata import read_model_metadata
 
     if list(metrics) != ["all"]:
         return list(metrics)

@@ -159,9 +159,9 @@ def _reproduce(
     from tfdis.cli.evaluate import DISCRETE_CODE_METRICS, evaluate_run
     from tfdis.cli.postprocess import postprocess_run
     from tfdis.config import get_study
-    from tfdis.training.export import read_model_metadata
     from tfdis.training.train import train_with_gin
     from tfdis.utils import layout, results
+    from tfdis.utils.model_metadata import read_model_metadata
 
     study = get_study(study_name)
     config_file, training_bindings = training_config(study, model_num, gin_bindings)

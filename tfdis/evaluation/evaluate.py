@@ -27,8 +27,8 @@ from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.evaluation import code_table
 from tfdis.evaluation.repeats import run_repeated
 from tfdis.evaluation.saved_model_functions import SavedModelPosterior, load_representation_function
-from tfdis.training.export import read_model_metadata
 from tfdis.utils import gin_utils, layout, results
+from tfdis.utils.model_metadata import read_model_metadata
 
 
 def training_dataset_name(model_dir: str) -> str:

@@ -19,8 +19,9 @@ import gin
 import tensorflow as tf
 from absl import logging
 
-from tfdis.training.export import load_saved_model, read_model_metadata, save_module_atomically
+from tfdis.training.export import load_saved_model, save_module_atomically
 from tfdis.utils import gin_utils, layout, results
+from tfdis.utils.model_metadata import read_model_metadata
 
 
 class RepresentationModule(tf.Module):

@@ -36,8 +36,7 @@ import tensorflow as tf
 from tfdis.models.vae import BaseVAE
 from tfdis.posteriors import make_gaussian_posterior
 from tfdis.utils import results
-
-METADATA_FILE = "tfdis_model.json"
+from tfdis.utils.model_metadata import METADATA_FILE
 
 
 def _empty_batch_safe(fn, images: tf.Tensor, *args) -> dict[str, tf.Tensor]:
@@ -267,12 +266,3 @@ def load_saved_model(export_dir: str):
             f"cannot load the SavedModel in {export_dir} ({first}); it is truncated or corrupt: "
             "retrain the run with --overwrite (or restore the directory from a copy)."
         ) from error
-
-
-def read_model_metadata(export_dir: str) -> dict:
-    """The `tfdis_model.json` facts of an exported model (empty if it has none)."""
-    path = os.path.join(export_dir, METADATA_FILE)
-    if not os.path.exists(path):
-        return {}
-    with open(path) as f:
-        return json.load(f)
