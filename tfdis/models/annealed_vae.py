@@ -6,7 +6,7 @@ import gin
 import tensorflow as tf
 
 from tfdis.models.vae import BaseVAE
-from tfdis.training import devices
+from tfdis.runtime import replicas
 
 
 def capacity(step: tf.Tensor, c_max: float, iteration_threshold: int) -> tf.Tensor:
@@ -42,7 +42,7 @@ class AnnealedVAE(BaseVAE):
     def regularizer(self, kl_loss, posterior, z_sampled, step):
         c = capacity(step, self.c_max, self.iteration_threshold)
         self.log_scalar("capacity", c)
-        return self.gamma * tf.abs(devices.cross_replica_mean(kl_loss) - c)
+        return self.gamma * tf.abs(replicas.cross_replica_mean(kl_loss) - c)
 
 
 @gin.configurable("annealed_vae")

@@ -21,7 +21,7 @@ import tensorflow as tf
 from tfdis.estimators import total_correlation
 from tfdis.models.vae import BaseVAE
 from tfdis.posteriors import make_gaussian_posterior
-from tfdis.training import devices
+from tfdis.runtime import replicas
 
 ESTIMATORS = ("mws", "mss")
 
@@ -79,11 +79,11 @@ class BetaTCVAE(BaseVAE):
         dataset_size = self.fixed_dataset_size or self.dataset_size
         if not dataset_size:
             raise ValueError("beta-TCVAE needs the dataset size: bind beta_tc_vae.dataset_size")
-        if devices.num_replicas_in_step() > 1:
-            z_sampled = devices.all_gather_batch(z_sampled)
+        if replicas.num_replicas_in_step() > 1:
+            z_sampled = replicas.all_gather_batch(z_sampled)
             posterior = make_gaussian_posterior(
-                devices.all_gather_batch(posterior.mean),
-                devices.all_gather_batch(posterior.logvar),
+                replicas.all_gather_batch(posterior.mean),
+                replicas.all_gather_batch(posterior.logvar),
                 correlation=self.posterior_correlation,
             )
         estimate_fn = total_correlation.mws if self.estimator == "mws" else total_correlation.mss

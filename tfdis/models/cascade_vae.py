@@ -42,7 +42,7 @@ import tensorflow as tf
 
 from tfdis.models import architectures, assignment, losses
 from tfdis.models.vae import BaseVAE
-from tfdis.training import devices
+from tfdis.runtime import replicas
 
 
 def relief_steps(num_latent: int, relief_interval: int, discrete_start: int) -> np.ndarray:
@@ -222,10 +222,10 @@ class CascadeVAE(BaseVAE):
         if training:
             # Sharded over replicas, the assignment is the global batch's. The gather stays out
             # of the conditionals: a cross-replica merge cannot sit inside one.
-            all_costs = devices.all_gather_batch(costs)
+            all_costs = replicas.all_gather_batch(costs)
             categories = tf.cond(
                 active,
-                lambda: devices.local_rows(self.assign(all_costs), batch),
+                lambda: replicas.local_rows(self.assign(all_costs), batch),
                 lambda: tf.zeros([batch], tf.int32),
             )
         else:  # evaluation uses the inference rule
@@ -235,7 +235,7 @@ class CascadeVAE(BaseVAE):
             lambda: tf.one_hot(categories, k, dtype=z_sampled.dtype),
             lambda: tf.zeros([batch, k], z_sampled.dtype),
         )
-        counts = devices.cross_replica_mean(tf.reduce_sum(code, axis=0))  # global balance
+        counts = replicas.cross_replica_mean(tf.reduce_sum(code, axis=0))  # global balance
         frequencies = counts / tf.maximum(tf.reduce_sum(counts), 1.0)
         entropy = -tf.reduce_sum(
             tf.where(frequencies > 0, frequencies * tf.math.log(frequencies + 1e-30), 0.0)

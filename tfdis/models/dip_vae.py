@@ -6,7 +6,7 @@ import gin
 import tensorflow as tf
 
 from tfdis.models.vae import BaseVAE
-from tfdis.training import devices
+from tfdis.runtime import replicas
 
 
 def covariance(x: tf.Tensor) -> tf.Tensor:
@@ -61,8 +61,8 @@ class DIPVAE(BaseVAE):
 
     def regularizer(self, kl_loss, posterior, z_sampled, step):
         cov = dip_covariance(
-            devices.all_gather_batch(posterior.mean),
-            devices.all_gather_batch(posterior.logvar),
+            replicas.all_gather_batch(posterior.mean),
+            replicas.all_gather_batch(posterior.logvar),
             self.dip_type,
         )
         penalty = dip_penalty(cov, self.lambda_od, self.lambda_d)

@@ -19,9 +19,8 @@ import gin
 import tensorflow as tf
 
 from tfdis.estimators import total_correlation
-from tfdis.models import architectures
+from tfdis.models import architectures, optimizers
 from tfdis.models.vae import BaseVAE
-from tfdis.training import optimizers
 
 
 class FactorVAE(BaseVAE):

@@ -32,9 +32,9 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from tfdis.models import optimizers
 from tfdis.models.vae import BaseVAE
 from tfdis.posteriors import make_gaussian_posterior
-from tfdis.training import optimizers
 
 INFOGAN_METRICS = (
     "loss",

@@ -23,7 +23,7 @@ import tensorflow as tf
 from tfdis.models import architectures, losses
 from tfdis.models.vae import BaseVAE
 from tfdis.posteriors import make_gaussian_posterior, make_relaxed_categorical
-from tfdis.training import devices
+from tfdis.runtime import replicas
 
 
 def linear_capacity(
@@ -151,8 +151,8 @@ class JointVAE(BaseVAE):
         logits = self.decoder(tf.concat([z, *codes], axis=1), training=training)
         reconstruction = tf.reduce_mean(losses.make_reconstruction_loss(observations, logits))
         # Global batch means when sharded over replicas (|KL - C| is not linear in the batch).
-        kl_continuous = devices.cross_replica_mean(tf.reduce_mean(gaussian.kl_to_prior()))
-        kl_discrete = devices.cross_replica_mean(
+        kl_continuous = replicas.cross_replica_mean(tf.reduce_mean(gaussian.kl_to_prior()))
+        kl_discrete = replicas.cross_replica_mean(
             tf.add_n([tf.reduce_mean(q.kl_to_prior()) for q in categoricals])
         )
         capacity_z, capacity_c = self.capacities(step)

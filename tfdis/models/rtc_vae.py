@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from tfdis.models.beta_tc_vae import BetaTCVAE
 from tfdis.models.factor_vae import FactorVAE
-from tfdis.training import devices
+from tfdis.runtime import replicas
 
 
 def update_eta(
@@ -81,7 +81,7 @@ class VariancePenaltyMixin:
         step.
         """
         super().after_update()
-        term = devices.cross_replica_mean(self._variance_step.term)
+        term = replicas.cross_replica_mean(self._variance_step.term)
         eta = self._variance_step.eta
         self._variance_step.term = self._variance_step.eta = None
         # From the eta this step read, not a fresh read: under a mirrored step another replica

@@ -32,7 +32,7 @@ from tfdis.models.beta_tc_vae import BetaTCVAE
 from tfdis.models.dip_vae import DIPVAE
 from tfdis.models.factor_vae import FactorVAE
 from tfdis.models.vae import BaseVAE, BetaVAE
-from tfdis.training import devices
+from tfdis.runtime import replicas
 
 # Folded into the noise seed of a step to draw its labelled batch.
 LABELLED_STREAM = 0x1ABE_11ED
@@ -103,7 +103,7 @@ class SemiSupervisedMixin:
 
     def regularizer(self, kl_loss, posterior, z_sampled, step):
         unsupervised = super().regularizer(kl_loss, posterior, z_sampled, step)
-        batch_size = tf.shape(posterior.mean)[0] * devices.num_replicas_in_step()
+        batch_size = tf.shape(posterior.mean)[0] * replicas.num_replicas_in_step()
         gamma = supervised_losses.make_annealer(self.gamma_sup, step)
         self.log_scalar("gamma_sup", gamma)
         return unsupervised + gamma * self.supervised_term(batch_size, step)
@@ -161,7 +161,7 @@ class SupervisedVAE(SemiSupervisedMixin, BaseVAE):
         return tf.stop_gradient(z_sampled)
 
     def regularizer(self, kl_loss, posterior, z_sampled, step):
-        batch_size = tf.shape(posterior.mean)[0] * devices.num_replicas_in_step()
+        batch_size = tf.shape(posterior.mean)[0] * replicas.num_replicas_in_step()
         return self.supervised_term(batch_size, step)
 
 

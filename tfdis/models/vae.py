@@ -14,9 +14,9 @@ import gin
 import keras
 import tensorflow as tf
 
-from tfdis.models import architectures, losses
+from tfdis.models import architectures, losses, optimizers
 from tfdis.posteriors import FactorizedGaussian, make_gaussian_posterior
-from tfdis.training import devices, optimizers
+from tfdis.runtime import deferred_updates
 
 COMMON_METRICS = ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo")
 
@@ -205,7 +205,7 @@ class BaseVAE(keras.Model):
         `tfdis.training.devices` (several replicas, or XLA) the updates are handed to that step,
         which applies them under the same rule across all replicas.
         """
-        if devices.defer_updates(loss, updates):
+        if deferred_updates.defer_updates(loss, updates):
             return
         all_gradients = [g for _, gradients, _ in updates for g in gradients if g is not None]
         finite = tf.math.logical_and(
@@ -220,7 +220,7 @@ class BaseVAE(keras.Model):
 
         tf.cond(finite, apply, lambda: tf.constant(False))
         # A stateful assert runs after the cond (tf.function keeps stateful ops in order).
-        tf.debugging.Assert(finite, [devices.NON_FINITE_MESSAGE])
+        tf.debugging.Assert(finite, [deferred_updates.NON_FINITE_MESSAGE])
 
     def train_step(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
         """One optimizer step on a batch `[B, H, W, C]`; returns the running means of the metrics.

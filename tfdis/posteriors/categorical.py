@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfdis.training import devices
+from tfdis.runtime import replicas
 
 tfd = tfp.distributions
 
@@ -88,7 +88,7 @@ class RelaxedCategorical:
         """
         # Open interval keeps both logs finite.
         tiny = float(np.finfo(self.alpha.dtype.as_numpy_dtype).tiny)
-        uniform = devices.stateless_uniform(
+        uniform = replicas.stateless_uniform(
             tf.shape(self.alpha), seed=seed, minval=tiny, maxval=1.0, dtype=self.alpha.dtype
         )
         return -tf.math.log(-tf.math.log(uniform))

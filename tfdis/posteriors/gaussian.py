@@ -19,7 +19,7 @@ import gin
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfdis.training import devices
+from tfdis.runtime import replicas
 
 tfd = tfp.distributions
 
@@ -63,7 +63,7 @@ class FactorizedGaussian:
         In a multi-replica step the rows are this replica's rows of the global batch's draw, so
         sharding leaves every example's noise as on one device.
         """
-        return devices.stateless_normal(tf.shape(self.mean), seed=seed, dtype=self.mean.dtype)
+        return replicas.stateless_normal(tf.shape(self.mean), seed=seed, dtype=self.mean.dtype)
 
     def sample(self, seed: tf.Tensor) -> tf.Tensor:
         return self.mean + self.stddev * self.sample_noise(seed)
@@ -125,7 +125,7 @@ class CorrelatedGaussian(FactorizedGaussian):
     def sample_noise(self, seed: tf.Tensor) -> tf.Tensor:
         # Exact and O(d): eps = sqrt(1-s) xi + sqrt(s) eta 1.
         shape = tf.shape(self.mean)
-        noise = devices.stateless_normal(
+        noise = replicas.stateless_normal(
             shape + tf.constant([0, 1]), seed=seed, dtype=self.mean.dtype
         )
         xi, eta = noise[:, :-1], noise[:, -1:]

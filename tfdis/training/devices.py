@@ -62,7 +62,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import tempfile
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -70,16 +69,14 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+from tfdis.runtime import deferred_updates
+
 DISTRIBUTIONS = ("default", "mirrored", "multi_worker_mirrored")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 # Mixed precision on CPUs under "auto" (used only on CPUs with bfloat16 instructions, see
 # `cpu_supports_bfloat16`). benchmarks/bench_precision.py measures the choice; the issue's rule
 # is mixed_bfloat16 when > 1.1x faster at batch 64 and 256 with agreeing losses.
 CPU_DEFAULT_PRECISION = "mixed_bfloat16"
-NON_FINITE_MESSAGE = "non-finite training loss or gradient"
-
-_state = threading.local()
-
 
 # --- choosing the devices -------------------------------------------------------------------
 
@@ -344,120 +341,12 @@ def build_model(
             model.trackers = {name: keras.metrics.Mean(name=name) for name in model.trackers}
 
 
-# --- inside a replica: sharded noise and global statistics ------------------------------------
-
-
-def _replica_context() -> tf.distribute.ReplicaContext | None:
-    """The replica context of a multi-replica step, None elsewhere."""
-    if not tf.distribute.has_strategy() or tf.distribute.in_cross_replica_context():
-        return None
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
-        return None
-    return context
-
-
-def num_replicas_in_step() -> int:
-    """Replicas sharing the current step: 1 outside a multi-replica `strategy.run`."""
-    context = _replica_context()
-    return 1 if context is None else int(context.num_replicas_in_sync)
-
-
-def local_rows(global_tensor: tf.Tensor, num_local: tf.Tensor | int) -> tf.Tensor:
-    """This replica's rows of a tensor over the global batch (`global_tensor` itself outside).
-
-    Replica r owns rows [r num_local, (r + 1) num_local), the rows of its input shard.
-    """
-    context = _replica_context()
-    if context is None:
-        return global_tensor
-    start = tf.cast(context.replica_id_in_sync_group, tf.int32) * tf.cast(num_local, tf.int32)
-    return global_tensor[start : start + num_local]
-
-
-def _sharded_draw(draw: Callable[[tf.Tensor], tf.Tensor], shape: Any) -> tf.Tensor:
-    context = _replica_context()
-    if context is None:
-        return draw(shape)
-    shape = tf.convert_to_tensor(shape, tf.int32)
-    num_local = shape[0]
-    global_shape = tf.concat([[num_local * context.num_replicas_in_sync], shape[1:]], axis=0)
-    return local_rows(draw(global_shape), num_local)
-
-
-def stateless_normal(shape: Any, seed: tf.Tensor, dtype: tf.DType = tf.float32) -> tf.Tensor:
-    """`tf.random.stateless_normal` with Philox, sharded: in a multi-replica step, the replica's
-    rows of the draw for the global batch (whose first dimension is n times `shape[0]`).
-
-    Philox is what TF's CPU kernels pick by default; naming it keeps the numbers under XLA too,
-    whose default generator differs. Use it for per-example noise of the replica's own rows only
-    (not on gathered tensors).
-    """
-    return _sharded_draw(
-        lambda s: tf.random.stateless_normal(s, seed=seed, dtype=dtype, alg="philox"), shape
-    )
-
-
-def stateless_uniform(
-    shape: Any, seed: tf.Tensor, minval: float = 0.0, maxval: float = 1.0, dtype=tf.float32
-) -> tf.Tensor:
-    """`tf.random.stateless_uniform`, sharded like `stateless_normal`."""
-    return _sharded_draw(
-        lambda s: tf.random.stateless_uniform(
-            s, seed=seed, minval=minval, maxval=maxval, dtype=dtype, alg="philox"
-        ),
-        shape,
-    )
-
-
-def all_gather_batch(value: tf.Tensor) -> tf.Tensor:
-    """The global batch of a per-replica `[b, ...]` tensor, in replica order (itself outside).
-
-    Differentiable: each replica's rows get the sum over replicas of the gradients flowing into
-    them, which with the 1/n gradient scaling of `make_train_function` is the gradient of the
-    global loss.
-    """
-    context = _replica_context()
-    if context is None:
-        return value
-    return context.all_gather(value, axis=0)
-
-
-def cross_replica_mean(value: tf.Tensor) -> tf.Tensor:
-    """The mean over replicas of a per-replica value (the global batch mean of a shard mean with
-    equal shards); `value` itself outside a multi-replica step. Differentiable."""
-    context = _replica_context()
-    if context is None:
-        return value
-    return context.all_reduce(tf.distribute.ReduceOp.MEAN, value)
-
-
 # --- deferred updates and the step functions --------------------------------------------------
-
-
-def defer_updates(loss: tf.Tensor, updates: Sequence[tuple]) -> bool:
-    """Records a step's `(optimizer, gradients, variables)` updates if a step built here is
-    tracing the model's `train_step`; returns whether it did (then the caller applies nothing).
-    """
-    pending = getattr(_state, "pending", None)
-    if pending is None:
-        return False
-    pending.append((loss, list(updates)))
-    return True
-
-
-@contextlib.contextmanager
-def _deferring_updates() -> Iterator[list]:
-    _state.pending = pending = []
-    try:
-        yield pending
-    finally:
-        _state.pending = None
 
 
 def _run_deferred(model: Any, batch: tf.Tensor) -> tuple[tf.Tensor, list]:
     """Runs `model.train_step(batch)` with its updates deferred: (loss, updates)."""
-    with _deferring_updates() as pending:
+    with deferred_updates.deferring_updates() as pending:
         model.train_step(batch)
     if not pending:
         raise RuntimeError(
@@ -514,7 +403,7 @@ def _make_compiled_step(model: Any) -> Callable:
     @tf.function
     def step(batch):
         finite = compiled(batch)
-        tf.debugging.Assert(finite, [NON_FINITE_MESSAGE])
+        tf.debugging.Assert(finite, [deferred_updates.NON_FINITE_MESSAGE])
         return tracker_results(model)
 
     return step
@@ -556,7 +445,7 @@ def _make_distributed_step(model: Any, setup: DeviceSetup) -> Callable:
             return tf.constant(True)
 
         tf.cond(finite, apply_all, lambda: tf.constant(False))
-        tf.debugging.Assert(finite, [NON_FINITE_MESSAGE])
+        tf.debugging.Assert(finite, [deferred_updates.NON_FINITE_MESSAGE])
         return tracker_results(model)
 
     return step

@@ -27,6 +27,7 @@ from tfdis.data import weak as weak_data
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models import semi_supervised_vae
 from tfdis.models.vae import BaseVAE
+from tfdis.runtime import deferred_updates
 from tfdis.training import devices, eval_during_training, export, interrupt, run_dir
 from tfdis.training.progress import ProgressLogger, format_duration, logged
 from tfdis.utils import errors, gin_utils, gin_validation, layout, results, run_lock, safe_replace
@@ -382,7 +383,7 @@ def train(
             try:
                 logs = train_fn(devices.shard_batch(setup, step_input, model.batches_per_step))
             except tf.errors.InvalidArgumentError as error:
-                if devices.NON_FINITE_MESSAGE not in str(error):
+                if deferred_updates.NON_FINITE_MESSAGE not in str(error):
                     raise
                 # The failing update was not applied: weights and step counter are step - 1's.
                 if step - 1 > last_saved:

@@ -16,7 +16,7 @@ import gin
 _CONFIGURABLE_MODULES = (
     "tfdis.data.named_data",
     "tfdis.models",
-    "tfdis.training.optimizers",
+    "tfdis.models.optimizers",
     "tfdis.training.train",
     "tfdis.postprocessing.postprocess",
     "tfdis.evaluation.evaluate",
