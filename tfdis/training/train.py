@@ -30,7 +30,16 @@ from tfdis.models.vae import BaseVAE
 from tfdis.runtime import deferred_updates
 from tfdis.training import devices, eval_during_training, export, interrupt, run_dir
 from tfdis.training.progress import ProgressLogger, format_duration, logged
-from tfdis.utils import errors, gin_utils, gin_validation, layout, results, run_lock, safe_replace
+from tfdis.utils import (
+    errors,
+    gin_utils,
+    gin_validation,
+    image_grids,
+    layout,
+    results,
+    run_lock,
+    safe_replace,
+)
 
 RUN_CONFIG_FILE = run_dir.RUN_CONFIG_FILE
 # The input path ("device" or "tf_data") a run started with, reused when it resumes.
@@ -106,8 +115,6 @@ def _traversal_image(model: BaseVAE, observation: np.ndarray) -> np.ndarray:
 
     Row j moves latent j over [-2, 2]; models with categorical codes keep its categories.
     """
-    from tfdis.visualization.traversals import latent_traversal_image
-
     if hasattr(model, "decode_with_categories"):
         encoded = model.encode_discrete(observation[None])
         base, categories = encoded["mean"].numpy()[0], encoded["category"]
@@ -123,7 +130,9 @@ def _traversal_image(model: BaseVAE, observation: np.ndarray) -> np.ndarray:
             logits = model.decoder(tf.constant(latents, tf.float32))
             return tf.sigmoid(tf.cast(logits, tf.float32)).numpy()
 
-    return latent_traversal_image(decode_fn, base, TRAVERSAL_VALUES.astype(base.dtype))[None]
+    return image_grids.latent_traversal_image(decode_fn, base, TRAVERSAL_VALUES.astype(base.dtype))[
+        None
+    ]
 
 
 def recorded_precision(checkpoint_dir: str, mixed_precision: str) -> str:
