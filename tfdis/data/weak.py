@@ -20,8 +20,8 @@ the index returned by `simple_dynamics(..., return_index=True)`).
 A step's input is `(observations, labels)`: observations `[2B, H, W, C]`, the first
 observations of the B pairs then the second ones (two batches, `batches_per_step = 2`), and
 labels int32 `[2B, F]` (row i and row B + i hold pair i's mask) so that sharding over replicas
-(`tfdis.training.devices.shard_batch`) cuts both halves alike. Batch `k` is a pure function of
-`(random_seed, k)` on each input path:
+(`tfdis.training.step_functions.shard_batch`) cuts both halves alike. Batch `k` is a pure
+function of `(random_seed, k)` on each input path:
 
 - `make_pair_dataset` (`tf.data`): first factors from `sample_factors` with the batch's
   RandomState (as `tfdis.data.pipeline`), pair logic with the stateless seed of the batch,

@@ -35,7 +35,7 @@ class BaseVAE(keras.Model):
     # Batches of `batch_size` observations a train step consumes (FactorVAE's two-batch variant).
     batches_per_step: int = 1
     # Why the model cannot train sharded over replicas, or XLA-compiled (None: it can); see
-    # `tfdis.training.devices` for what sharding keeps exact.
+    # `tfdis.training.step_functions` for what sharding keeps exact.
     distribution_unsupported: str | None = None
     xla_unsupported: str | None = None
 
@@ -202,8 +202,9 @@ class BaseVAE(keras.Model):
         Otherwise no weight and no step counter changes, and the step raises
         `tf.errors.InvalidArgumentError` ("non-finite training loss"), so the weights and
         `optimizer.iterations` stay those of the last good step. In a step built by
-        `tfdis.training.devices` (several replicas, or XLA) the updates are handed to that step,
-        which applies them under the same rule across all replicas.
+        `tfdis.training.step_functions` (several replicas, or XLA) the updates are handed to that
+        step (`tfdis.runtime.deferred_updates`), which applies them under the same rule across
+        all replicas.
         """
         if deferred_updates.defer_updates(loss, updates):
             return

@@ -28,7 +28,7 @@ from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models import semi_supervised_vae
 from tfdis.models.vae import BaseVAE
 from tfdis.runtime import deferred_updates
-from tfdis.training import devices, eval_during_training, export, interrupt, run_dir
+from tfdis.training import devices, eval_during_training, export, interrupt, run_dir, step_functions
 from tfdis.training.progress import ProgressLogger, format_duration, logged
 from tfdis.utils import (
     errors,
@@ -235,7 +235,7 @@ def train(
         max_checkpoints_to_keep: checkpoints kept by the CheckpointManager.
         distribution: "default" (one device), "mirrored" (all local GPUs, else the logical CPU
             devices) or "multi_worker_mirrored" (hosts from TF_CONFIG); `batch_size` stays the
-            global batch. See `tfdis.training.devices` for which models are exact sharded.
+            global batch. See `tfdis.training.step_functions` for which models are exact sharded.
         jit_compile: XLA for the train step: "auto" (on when a GPU or TPU is visible), True,
             False.
         mixed_precision: "auto", "float32" or "mixed_bfloat16" (the networks' Keras dtype
@@ -347,7 +347,7 @@ def train(
             f"model.training_steps={training_steps}"
         )
 
-    train_fn = devices.make_train_function(model, setup)
+    train_fn = step_functions.make_train_function(model, setup)
     writer = tf.summary.create_file_writer(os.path.join(layout.tensorboard_dir(model_dir), "train"))
     preview = pipeline.sample_batch(data, 8, random_seed, 0, pipeline.EVAL_STREAM)
     step_batch = batch_size * model.batches_per_step
@@ -390,7 +390,9 @@ def train(
     with writer.as_default(), interrupt.stop_requests() as stop:
         for step, step_input in enumerate(step_inputs, start=start_step + 1):
             try:
-                logs = train_fn(devices.shard_batch(setup, step_input, model.batches_per_step))
+                logs = train_fn(
+                    step_functions.shard_batch(setup, step_input, model.batches_per_step)
+                )
             except tf.errors.InvalidArgumentError as error:
                 if deferred_updates.NON_FINITE_MESSAGE not in str(error):
                     raise
@@ -513,7 +515,7 @@ def evaluate_loss_terms(
     `setup` (the training run's devices) shards the batches as in training.
     """
     setup = setup or devices.configure("default", False, "float32")
-    test_fn = devices.make_test_function(model, setup)
+    test_fn = step_functions.make_test_function(model, setup)
     # A pair model's batch holds both observations of batch_size pairs.
     batches = model.batches_per_step if weak_data.is_pair_model(model) else 1
     dataset = weak_data.dataset_function(model)(
@@ -530,7 +532,7 @@ def evaluate_loss_terms(
     for batch in logged(dataset, max(1, eval_steps), "Final evaluation"):
         for tracker in model.metrics:
             tracker.reset_state()
-        logs = test_fn(devices.shard_batch(setup, batch, batches))
+        logs = test_fn(step_functions.shard_batch(setup, batch, batches))
         for key, value in logs.items():
             sums[key] = sums.get(key, 0.0) + float(np.float64(value.numpy()))
         count += 1
