@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tfdis.cli.evaluate import evaluate_runs
+from tfdis.evaluation.runs import evaluate_runs
 from tfdis.testing import TINY_TRAINING_BINDINGS
 from tfdis.training import train
 from tfdis.utils import layout

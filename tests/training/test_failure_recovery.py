@@ -145,8 +145,8 @@ def locked_by_other_process():
 def test_a_run_being_trained_is_refused_to_trainers_and_readers(
     finished_run, locked_by_other_process, tmp_path
 ):
-    from tfdis.cli.evaluate import evaluate_run
-    from tfdis.cli.postprocess import postprocess_run
+    from tfdis.evaluation.runs import evaluate_run
+    from tfdis.postprocessing.runs import postprocess_run
     from tfdis.visualization.visualize import visualize_run
 
     before = _snapshot(finished_run)
@@ -361,7 +361,7 @@ def test_a_non_finite_final_evaluation_fails_the_run_and_records_nothing(tmp_pat
 
 
 def test_a_truncated_saved_model_is_a_one_line_error(copied_run, tmp_path):
-    from tfdis.cli.evaluate import evaluate_run
+    from tfdis.evaluation.runs import evaluate_run
     from tfdis.visualization.visualize import visualize_run
 
     with open(os.path.join(layout.saved_model_dir(copied_run), "saved_model.pb"), "r+b") as f:
