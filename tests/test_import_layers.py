@@ -25,8 +25,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # training can score its in-memory model during training (`model.eval_metrics`).
     ("tfdis.evaluation.metrics",),
     ("tfdis.models",),
-    ("tfdis.training",),  # the training loop, devices and steps, the SavedModel export
+    # Representation functions of a model and the representation SavedModel (SavedModel files
+    # through `tfdis.utils.saved_models`): evaluation during training scores the in-memory
+    # model with postprocessing's own `mean_representation`.
     ("tfdis.postprocessing",),
+    ("tfdis.training",),  # the training loop, devices and steps, the SavedModel export
     ("tfdis.aggregation",),  # results of many runs (UDR groups its runs by their seeds)
     ("tfdis.evaluation",),
     ("tfdis.visualization",),
@@ -34,15 +37,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("tfdis.cli", "tfdis.testing"),
 )
 
-# (importer, imported) pairs allowed to point up, with the reason. Keep this short.
-ALLOWED_UPWARD = {
-    (
-        "tfdis.training.eval_during_training",
-        "tfdis.postprocessing.postprocess",
-    ): "evaluation during training scores the in-memory model with postprocessing's own "
-    "gin-registered `mean_representation`, so its curves match the exported representation "
-    "(imported inside the function that needs it)",
-}
+# (importer, imported) pairs allowed to point up, each with its reason. None are needed now.
+ALLOWED_UPWARD: dict[tuple[str, str], str] = {}
 
 
 def _layer(module: str) -> int | None:

@@ -3,6 +3,8 @@
 `--model_nums=0-9` (instead of `--model_num`) trains a block of models as one stacked group
 (`tfdis.training.stacked`), then finishes each model as `--model_num` would.
 
+This module parses the flags; the study runner is `tfdis.config.reproduce`.
+
 Runs model `K` of a study (`tfdis.config`) in `DIR/K/` (dlib's layout): trains it, postprocesses
 it with each of the study's postprocessing configs, evaluates every representation with the
 study's metrics and draws its pictures (`--skip_visualize` leaves them out). A cluster array

@@ -19,9 +19,9 @@ import gin
 import tensorflow as tf
 from absl import logging
 
-from tfdis.training.export import load_saved_model, save_module_atomically
 from tfdis.utils import gin_utils, layout, results
 from tfdis.utils.model_metadata import read_model_metadata
+from tfdis.utils.saved_models import load_saved_model, save_module_atomically
 
 
 class RepresentationModule(tf.Module):

@@ -33,9 +33,9 @@ import tensorflow as tf
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.data.named_data import get_named_ground_truth_data
-from tfdis.training.export import load_saved_model
 from tfdis.utils import image_grids, layout, results, run_lock, safe_replace
 from tfdis.utils.model_metadata import read_model_metadata
+from tfdis.utils.saved_models import load_saved_model
 from tfdis.visualization import images as image_utils
 from tfdis.visualization import plots, traversals
 from tfdis.visualization.visualize_dataset import factor_names
