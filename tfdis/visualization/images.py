@@ -1,4 +1,7 @@
-"""Image grids and files: uint8 conversion, padded grids, PNG and animated GIF writing (Pillow).
+"""Image grids and files: uint8 conversion, grids, PNG and animated GIF writing (Pillow).
+
+The padded tile layout (`padded_grid`, `DEFAULT_PADDING`, `DEFAULT_PAD_VALUE`) lives in
+`tfdis.utils.image_grids`, which training's TensorBoard images share.
 
 Images are float arrays in [0, 1], `[H, W, C]` with C = 1 (grayscale) or 3 (RGB), as the
 datasets and the exported models produce them. Grids put `padding` pixels of `pad_value` between
