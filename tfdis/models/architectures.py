@@ -15,6 +15,17 @@ import keras
 import numpy as np
 from keras import layers
 
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = {
+    "encoder": {"num_latent": {"kind": "int", "positive": True}},
+    "fc_discriminator": {
+        "num_units": {"kind": "int", "positive": True},
+        "num_layers": {"kind": "int", "positive": True},
+    },
+}
+
 
 @gin.configurable("encoder", denylist=["input_shape"])
 def make_gaussian_encoder(
@@ -23,6 +34,7 @@ def make_gaussian_encoder(
     encoder_fn: Callable[..., keras.Model] = gin.REQUIRED,
 ) -> keras.Model:
     """Builds the gin-chosen Gaussian encoder: images `[B, *input_shape]` -> (mean, logvar) `[B, d]`."""
+    gin_validation.check_parameters("encoder", locals(), _GIN_RULES["encoder"])
     if num_latent < 1:
         raise ValueError(f"encoder.num_latent must be positive, got {num_latent}")
     return encoder_fn(input_shape=tuple(input_shape), num_latent=num_latent)
@@ -211,6 +223,7 @@ def cascade_deconv_decoder(num_latent: int, output_shape: Sequence[int]) -> kera
 @gin.configurable("fc_discriminator", allowlist=["num_units", "num_layers"])
 def fc_discriminator(num_latent: int, num_units: int = 1000, num_layers: int = 6) -> keras.Model:
     """FactorVAE's discriminator: `num_layers` x Dense(num_units, LeakyReLU 0.2) -> 2 logits."""
+    gin_validation.check_parameters("fc_discriminator", locals(), _GIN_RULES["fc_discriminator"])
     codes = keras.Input(shape=(num_latent,), name="codes")
     h = codes
     for _ in range(num_layers):

@@ -9,6 +9,7 @@ parameters first with `check_parameters`, which raises `ConfigError` (a `ValueEr
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,9 +17,9 @@ from tfdis.utils.errors import ConfigError
 
 # kind -> (accepts, description)
 _KINDS = {
-    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    "int": (lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool), "an integer"),
     "number": (
-        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v),
+        lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v),
         "a finite number",
     ),
     "bool": (lambda v: isinstance(v, bool), "True or False"),
@@ -32,6 +33,7 @@ def check_parameter(
     kind: str,
     minimum: float | None = None,
     maximum: float | None = None,
+    below: float | None = None,
     positive: bool = False,
     choices: tuple | None = None,
     optional: bool = False,
@@ -43,6 +45,7 @@ def check_parameter(
         value: the bound value.
         kind: the expected type; an "int" rejects floats such as 64.0 and booleans.
         minimum, maximum: inclusive bounds.
+        below: exclusive upper bound (e.g. 1 for a correlation in [0, 1)).
         positive: the value must be > 0.
         choices: the allowed values (checked after the type).
         optional: None is allowed.
@@ -59,12 +62,16 @@ def check_parameter(
         description += f" >= {minimum:g}"
     if maximum is not None:
         description += f" <= {maximum:g}"
+    if below is not None:
+        description += f" < {below:g}"
     ok = accepts(value)
     if ok and positive and value <= 0:
         ok = False
     if ok and minimum is not None and value < minimum:
         ok = False
     if ok and maximum is not None and value > maximum:
+        ok = False
+    if ok and below is not None and value >= below:
         ok = False
     if ok and choices is not None and value not in choices:
         ok = False

@@ -36,8 +36,18 @@ import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import predictors, utils
+from tfdis.utils import gin_validation
 
 SPLITS = ("iid", "extrapolation", "interpolation", "composition")
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = {
+    "downstream_task": {
+        "num_test": {"kind": "int", "positive": True},
+        "batch_size": {"kind": "int", "positive": True},
+    }
+}
 
 
 @gin.configurable(
@@ -76,6 +86,7 @@ def compute_downstream_task(
     Returns:
         dlib's keys (module docstring) for every training size.
     """
+    gin_validation.check_parameters("downstream_task", locals(), _GIN_RULES["downstream_task"])
     del artifact_dir
     sizes = [num_train] if isinstance(num_train, int) else list(num_train)
     held_out, unscorable = _split_region(

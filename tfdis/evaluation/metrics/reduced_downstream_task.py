@@ -24,6 +24,7 @@ import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import dci, predictors, utils
+from tfdis.utils import gin_validation
 
 ImportanceFn = Callable[..., np.ndarray]
 
@@ -60,6 +61,15 @@ def make_correlation_measure(correlation_measure: ImportanceFn = compute_factorw
     return correlation_measure
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = {
+    "reduced_downstream_task": {
+        "num_test": {"kind": "int", "positive": True},
+        "batch_size": {"kind": "int", "positive": True},
+    }
+}
+
+
 @gin.configurable(
     "reduced_downstream_task",
     denylist=["ground_truth_data", "representation_function", "random_state", "artifact_dir"],
@@ -91,6 +101,9 @@ def compute_reduced_downstream_task(
     Returns:
         dlib's keys (module docstring).
     """
+    gin_validation.check_parameters(
+        "reduced_downstream_task", locals(), _GIN_RULES["reduced_downstream_task"]
+    )
     del artifact_dir
     sizes = [num_train] if isinstance(num_train, int) else list(num_train)
     scores = {}

@@ -26,8 +26,19 @@ from scipy.sparse import csgraph, csr_matrix
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import dci, modularity_explicitness, sap_score, utils
+from tfdis.utils import gin_validation
 
 MatrixFn = Callable[..., np.ndarray]
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = {
+    "unified_scores": {
+        "num_train": {"kind": "int", "positive": True},
+        "num_test": {"kind": "int", "positive": True},
+        "batch_size": {"kind": "int", "positive": True},
+    }
+}
 
 
 @gin.configurable(
@@ -60,6 +71,7 @@ def compute_unified_scores(
     Returns:
         `{"<matrix name>.<score>": float}` (see the module docstring).
     """
+    gin_validation.check_parameters("unified_scores", locals(), _GIN_RULES["unified_scores"])
     del artifact_dir
     codes, factors = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size
