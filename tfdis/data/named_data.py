@@ -52,7 +52,10 @@ def register_dataset(name: str, target: str | Callable[[], GroundTruthData]) -> 
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {"dataset": {"name": {"kind": "str"}}}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {"dataset": {"name": {"kind": "str"}}},
+)
 
 
 @gin.configurable("dataset")

@@ -47,13 +47,16 @@ class AnnealedVAE(BaseVAE):
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "annealed_vae": {
-        "gamma": {"kind": "number", "minimum": 0},
-        "c_max": {"kind": "number", "minimum": 0},
-        "iteration_threshold": {"kind": "int", "positive": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "annealed_vae": {
+            "gamma": {"kind": "number", "minimum": 0},
+            "c_max": {"kind": "number", "minimum": 0},
+            "iteration_threshold": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable("annealed_vae")

@@ -118,16 +118,19 @@ class BetaTCVAE(BaseVAE):
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "beta_tc_vae": {
-        "beta": {"kind": "number", "minimum": 0},
-        "alpha": {"kind": "number", "minimum": 0},
-        "gamma": {"kind": "number", "minimum": 0},
-        "estimator": {"kind": "str", "choices": ("mws", "mss")},
-        "anneal_steps": {"kind": "int", "minimum": 0},
-        "dataset_size": {"kind": "int", "positive": True, "optional": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "beta_tc_vae": {
+            "beta": {"kind": "number", "minimum": 0},
+            "alpha": {"kind": "number", "minimum": 0},
+            "gamma": {"kind": "number", "minimum": 0},
+            "estimator": {"kind": "str", "choices": ("mws", "mss")},
+            "anneal_steps": {"kind": "int", "minimum": 0},
+            "dataset_size": {"kind": "int", "positive": True, "optional": True},
+        }
+    },
+)
 
 
 @gin.configurable("beta_tc_vae")

@@ -260,17 +260,20 @@ class CascadeVAE(BaseVAE):
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "cascade_vae": {
-        "num_categories": {"kind": "int", "positive": True},
-        "beta_h": {"kind": "number", "minimum": 0},
-        "beta_l": {"kind": "number", "minimum": 0},
-        "relief_interval": {"kind": "int", "positive": True},
-        "discrete_start": {"kind": "int", "minimum": 0},
-        "pair_penalty": {"kind": "number", "minimum": 0},
-        "weight_decay": {"kind": "number", "minimum": 0},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "cascade_vae": {
+            "num_categories": {"kind": "int", "minimum": 2},
+            "beta_h": {"kind": "number", "minimum": 0},
+            "beta_l": {"kind": "number", "minimum": 0},
+            "relief_interval": {"kind": "int", "positive": True},
+            "discrete_start": {"kind": "int", "minimum": 0},
+            "pair_penalty": {"kind": "number", "minimum": 0},
+            "weight_decay": {"kind": "number", "minimum": 0},
+        }
+    },
+)
 
 
 @gin.configurable("cascade_vae")

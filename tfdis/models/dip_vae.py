@@ -72,13 +72,16 @@ class DIPVAE(BaseVAE):
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "dip_vae": {
-        "lambda_od": {"kind": "number", "minimum": 0},
-        "lambda_d_factor": {"kind": "number", "minimum": 0},
-        "dip_type": {"kind": "str", "choices": ("i", "ii")},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "dip_vae": {
+            "lambda_od": {"kind": "number", "minimum": 0},
+            "lambda_d_factor": {"kind": "number", "minimum": 0},
+            "dip_type": {"kind": "str", "choices": ("i", "ii")},
+        }
+    },
+)
 
 
 @gin.configurable("dip_vae")

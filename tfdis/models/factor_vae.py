@@ -110,9 +110,10 @@ class FactorVAE(BaseVAE):
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "factor_vae": {"gamma": {"kind": "number", "minimum": 0}, "two_batch": {"kind": "bool"}}
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {"factor_vae": {"gamma": {"kind": "number", "minimum": 0}, "two_batch": {"kind": "bool"}}},
+)
 
 
 @gin.configurable("factor_vae")

@@ -300,15 +300,18 @@ class InfoGAN(BaseVAE):
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "infogan": {
-        "num_categories": {"kind": "int", "minimum": 0},
-        "num_continuous": {"kind": "int", "minimum": 0},
-        "num_noise": {"kind": "int", "minimum": 0},
-        "info_weight": {"kind": "number", "minimum": 0},
-        "categorical_info_weight": {"kind": "number", "minimum": 0},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "infogan": {
+            "num_categories": {"kind": "int", "minimum": 2},
+            "num_continuous": {"kind": "int", "positive": True},
+            "num_noise": {"kind": "int", "minimum": 0},
+            "info_weight": {"kind": "number", "minimum": 0},
+            "categorical_info_weight": {"kind": "number", "minimum": 0},
+        }
+    },
+)
 
 
 @gin.configurable("infogan")

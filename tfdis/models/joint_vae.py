@@ -183,15 +183,19 @@ class JointVAE(BaseVAE):
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "joint_vae": {
-        "continuous_capacity": {"kind": "number", "minimum": 0},
-        "discrete_capacity": {"kind": "number", "minimum": 0},
-        "capacity_steps": {"kind": "int", "positive": True},
-        "gamma": {"kind": "number", "minimum": 0},
-        "gamma_discrete": {"kind": "number", "minimum": 0, "optional": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "joint_vae": {
+            "discrete_sizes": {"kind": "ints", "minimum": 2},
+            "continuous_capacity": {"kind": "number", "minimum": 0},
+            "discrete_capacity": {"kind": "number", "minimum": 0},
+            "capacity_steps": {"kind": "int", "positive": True},
+            "gamma": {"kind": "number", "minimum": 0},
+            "gamma_discrete": {"kind": "number", "minimum": 0, "optional": True},
+        }
+    },
+)
 
 
 @gin.configurable("joint_vae")

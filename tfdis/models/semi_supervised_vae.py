@@ -167,32 +167,35 @@ class SupervisedVAE(SemiSupervisedMixin, BaseVAE):
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "s2_vae": {
-        "beta": {"kind": "number", "minimum": 0},
-        "gamma_sup": {"kind": "number", "minimum": 0},
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "s2_vae": {
+            "beta": {"kind": "number", "minimum": 0},
+            "gamma_sup": {"kind": "number", "minimum": 0},
+        },
+        "s2_beta_tc_vae": {
+            "beta": {"kind": "number", "minimum": 0},
+            "gamma_sup": {"kind": "number", "minimum": 0},
+        },
+        "s2_dip_vae": {
+            "lambda_od": {"kind": "number", "minimum": 0},
+            "lambda_d_factor": {"kind": "number", "minimum": 0},
+            "gamma_sup": {"kind": "number", "minimum": 0},
+            "dip_type": {"kind": "str", "choices": ("i", "ii")},
+        },
+        "s2_factor_vae": {
+            "gamma": {"kind": "number", "minimum": 0},
+            "gamma_sup": {"kind": "number", "minimum": 0},
+        },
+        "s2_annealed_vae": {
+            "gamma": {"kind": "number", "minimum": 0},
+            "c_max": {"kind": "number", "minimum": 0},
+            "iteration_threshold": {"kind": "int", "positive": True},
+            "gamma_sup": {"kind": "number", "minimum": 0},
+        },
     },
-    "s2_beta_tc_vae": {
-        "beta": {"kind": "number", "minimum": 0},
-        "gamma_sup": {"kind": "number", "minimum": 0},
-    },
-    "s2_dip_vae": {
-        "lambda_od": {"kind": "number", "minimum": 0},
-        "lambda_d_factor": {"kind": "number", "minimum": 0},
-        "gamma_sup": {"kind": "number", "minimum": 0},
-        "dip_type": {"kind": "str", "choices": ("i", "ii")},
-    },
-    "s2_factor_vae": {
-        "gamma": {"kind": "number", "minimum": 0},
-        "gamma_sup": {"kind": "number", "minimum": 0},
-    },
-    "s2_annealed_vae": {
-        "gamma": {"kind": "number", "minimum": 0},
-        "c_max": {"kind": "number", "minimum": 0},
-        "iteration_threshold": {"kind": "int", "positive": True},
-        "gamma_sup": {"kind": "number", "minimum": 0},
-    },
-}
+)
 
 
 @gin.configurable("s2_vae")

@@ -142,11 +142,21 @@ class EmbedLoss(SupervisedLoss):
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "l2": {"learn_scale": {"kind": "bool"}},
-    "embed": {"use_order": {"kind": "bool"}},
-    "annealer": {"iteration_threshold": {"kind": "int", "positive": True}},
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "l2": {"learn_scale": {"kind": "bool"}},
+        "embed": {
+            "sigma": {"kind": "number", "minimum": 0, "also": ("learn",)},
+            "use_order": {"kind": "bool"},
+        },
+        "supervised_loss": {"loss_fn": {"kind": "callable"}},
+        "annealer": {
+            "iteration_threshold": {"kind": "int", "positive": True},
+            "anneal_fn": {"kind": "callable"},
+        },
+    },
+)
 
 
 @gin.configurable("l2", denylist=["factor_sizes"])
@@ -182,6 +192,7 @@ def make_supervised_loss(
     factor_sizes: Sequence[int], loss_fn: Callable[..., SupervisedLoss] = gin.REQUIRED
 ) -> SupervisedLoss:
     """The gin-chosen supervised loss (`supervised_loss.loss_fn = @xent`, dlib's names)."""
+    gin_validation.check_parameters("supervised_loss", locals(), _GIN_RULES["supervised_loss"])
     return loss_fn(factor_sizes)
 
 

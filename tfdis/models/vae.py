@@ -268,7 +268,10 @@ class BetaVAE(BaseVAE):
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {"vae": {"beta": {"kind": "number", "minimum": 0}}}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {"vae": {"beta": {"kind": "number", "minimum": 0}}},
+)
 
 
 @gin.configurable("vae")

@@ -220,20 +220,23 @@ class MLVAE(WeakVAE):
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "group_vae": {"beta": {"kind": "number", "minimum": 0, "optional": True}},
-    "mlvae": {"beta": {"kind": "number", "minimum": 0, "optional": True}},
-    "group_vae_labels": {"beta": {"kind": "number", "minimum": 0, "optional": True}},
-    "group_vae_argmax": {"beta": {"kind": "number", "minimum": 0, "optional": True}},
-    "mlvae_labels": {
-        "beta": {"kind": "number", "minimum": 0, "optional": True},
-        "dlib_variance": {"kind": "bool"},
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "group_vae": {"beta": {"kind": "number", "minimum": 0, "optional": True}},
+        "mlvae": {"beta": {"kind": "number", "minimum": 0, "optional": True}},
+        "group_vae_labels": {"beta": {"kind": "number", "minimum": 0, "optional": True}},
+        "group_vae_argmax": {"beta": {"kind": "number", "minimum": 0, "optional": True}},
+        "mlvae_labels": {
+            "beta": {"kind": "number", "minimum": 0, "optional": True},
+            "dlib_variance": {"kind": "bool"},
+        },
+        "mlvae_argmax": {
+            "beta": {"kind": "number", "minimum": 0, "optional": True},
+            "dlib_variance": {"kind": "bool"},
+        },
     },
-    "mlvae_argmax": {
-        "beta": {"kind": "number", "minimum": 0, "optional": True},
-        "dlib_variance": {"kind": "bool"},
-    },
-}
+)
 
 
 @gin.configurable("group_vae")

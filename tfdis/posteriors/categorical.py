@@ -128,7 +128,10 @@ class RelaxedCategorical:
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {"relaxed_categorical": {"temperature": {"kind": "number", "positive": True}}}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {"relaxed_categorical": {"temperature": {"kind": "number", "positive": True}}},
+)
 
 
 @gin.configurable("relaxed_categorical")

@@ -144,7 +144,10 @@ class CorrelatedGaussian(FactorizedGaussian):
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {"posterior": {"correlation": {"kind": "number", "minimum": 0, "below": 1}}}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {"posterior": {"correlation": {"kind": "number", "minimum": 0, "below": 1}}},
+)
 
 
 @gin.configurable("posterior")

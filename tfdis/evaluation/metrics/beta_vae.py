@@ -20,13 +20,16 @@ _POINTS_PER_CALL = 16
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "beta_vae_sklearn": {
-        "batch_size": {"kind": "int", "positive": True},
-        "num_train": {"kind": "int", "positive": True},
-        "num_eval": {"kind": "int", "positive": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "beta_vae_sklearn": {
+            "batch_size": {"kind": "int", "positive": True},
+            "num_train": {"kind": "int", "positive": True},
+            "num_eval": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

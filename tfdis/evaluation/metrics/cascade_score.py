@@ -19,12 +19,18 @@ from tfdis.evaluation.metrics import protocols
 from tfdis.utils import gin_validation
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "cascade_score": {
-        "num_variance_estimate": {"kind": "int", "positive": True},
-        "batch_size": {"kind": "int", "positive": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "cascade_score": {
+            "num_samples_per_vote": {"kind": "int", "positive": True},
+            "num_votes": {"kind": "int", "positive": True},
+            "kl_threshold": {"kind": "number", "minimum": 0},
+            "num_variance_estimate": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

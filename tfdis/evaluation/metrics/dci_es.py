@@ -41,13 +41,18 @@ from tfdis.evaluation.metrics import dci, utils
 from tfdis.utils import gin_validation
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "dci_es": {
-        "num_train": {"kind": "int", "positive": True},
-        "num_test": {"kind": "int", "positive": True},
-        "batch_size": {"kind": "int", "positive": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "dci_es": {
+            "capacities": {"kind": "ints", "positive": True},
+            "num_trees": {"kind": "int", "positive": True},
+            "num_train": {"kind": "int", "positive": True},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

@@ -18,7 +18,16 @@ from tfdis.evaluation.metrics import protocols
 from tfdis.utils import gin_validation
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {"discrete_accuracy": {"batch_size": {"kind": "int", "positive": True}}}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "discrete_accuracy": {
+            "num_samples": {"kind": "int", "positive": True},
+            "factor_index": {"kind": "int", "minimum": 0},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

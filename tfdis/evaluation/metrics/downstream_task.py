@@ -42,12 +42,18 @@ SPLITS = ("iid", "extrapolation", "interpolation", "composition")
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "downstream_task": {
-        "num_test": {"kind": "int", "positive": True},
-        "batch_size": {"kind": "int", "positive": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "downstream_task": {
+            "num_train": {"kind": "int_or_ints", "positive": True},
+            "split": {"kind": "str", "choices": SPLITS},
+            "split_fraction": {"kind": "number", "positive": True, "below": 1},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

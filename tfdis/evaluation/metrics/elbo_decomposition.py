@@ -17,7 +17,17 @@ from tfdis.evaluation.metrics import protocols
 from tfdis.utils import gin_validation
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {"elbo_decomposition_metric": {"batch_size": {"kind": "int", "positive": True}}}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "elbo_decomposition_metric": {
+            "num_points": {"kind": "int", "positive": True, "optional": True},
+            "num_samples": {"kind": "int", "positive": True, "optional": True},
+            "correlation": {"kind": "number", "minimum": 0, "below": 1, "optional": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

@@ -31,12 +31,16 @@ from tfdis.evaluation.metrics import downstream_task, predictors, utils
 from tfdis.utils import gin_validation
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "fairness": {
-        "num_train": {"kind": "int", "positive": True},
-        "batch_size": {"kind": "int", "positive": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "fairness": {
+            "num_test_points_per_class": {"kind": "int", "positive": True},
+            "num_train": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

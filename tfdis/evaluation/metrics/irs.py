@@ -16,12 +16,16 @@ from tfdis.evaluation.metrics import utils
 from tfdis.utils import gin_validation
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "irs": {
-        "num_train": {"kind": "int", "positive": True},
-        "batch_size": {"kind": "int", "positive": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "irs": {
+            "diff_quantile": {"kind": "number", "minimum": 0, "maximum": 1},
+            "num_train": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

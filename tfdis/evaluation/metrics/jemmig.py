@@ -29,13 +29,16 @@ from tfdis.evaluation.metrics.mig_sup import _check, _entropy
 from tfdis.utils import gin_validation
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "jemmig": {
-        "num_train": {"kind": "int", "positive": True},
-        "num_bins": {"kind": "int", "positive": True},
-        "batch_size": {"kind": "int", "positive": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "jemmig": {
+            "num_train": {"kind": "int", "positive": True},
+            "num_bins": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

@@ -40,7 +40,16 @@ _SHIFT_MARGIN = 30.0
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {"mig_exact": {"batch_size": {"kind": "int", "positive": True}}}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "mig_exact": {
+            "num_samples": {"kind": "int", "positive": True},
+            "factor_indices": {"kind": "ints", "minimum": 0, "optional": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

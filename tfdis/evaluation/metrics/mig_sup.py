@@ -22,12 +22,15 @@ from tfdis.evaluation.metrics import utils
 from tfdis.utils import gin_validation
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "mig_sup": {
-        "num_train": {"kind": "int", "positive": True},
-        "batch_size": {"kind": "int", "positive": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "mig_sup": {
+            "num_train": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

@@ -18,13 +18,16 @@ from tfdis.evaluation.metrics import utils
 from tfdis.utils import gin_validation
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "modularity_explicitness": {
-        "num_train": {"kind": "int", "positive": True},
-        "num_test": {"kind": "int", "positive": True},
-        "batch_size": {"kind": "int", "positive": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "modularity_explicitness": {
+            "num_train": {"kind": "int", "positive": True},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

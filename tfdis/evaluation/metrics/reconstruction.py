@@ -20,7 +20,16 @@ _EPSILON = 1e-7
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {"reconstruction": {"batch_size": {"kind": "int", "positive": True}}}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "reconstruction": {
+            "num_points": {"kind": "int", "positive": True},
+            "active_threshold": {"kind": "number", "minimum": 0},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

@@ -62,12 +62,17 @@ def make_correlation_measure(correlation_measure: ImportanceFn = compute_factorw
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "reduced_downstream_task": {
-        "num_test": {"kind": "int", "positive": True},
-        "batch_size": {"kind": "int", "positive": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "reduced_downstream_task": {
+            "num_factors_to_remove": {"kind": "int", "minimum": 0},
+            "num_train": {"kind": "int_or_ints", "positive": True},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

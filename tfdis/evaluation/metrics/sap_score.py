@@ -21,13 +21,17 @@ from tfdis.evaluation.metrics import utils
 from tfdis.utils import gin_validation
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "sap_score": {
-        "num_train": {"kind": "int", "positive": True},
-        "num_test": {"kind": "int", "positive": True},
-        "batch_size": {"kind": "int", "positive": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "sap_score": {
+            "continuous_factors": {"kind": "bool"},
+            "num_train": {"kind": "int", "positive": True},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

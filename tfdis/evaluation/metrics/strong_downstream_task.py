@@ -28,12 +28,17 @@ from tfdis.evaluation.metrics import downstream_task, predictors, utils
 from tfdis.utils import gin_validation
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "strong_downstream_task": {
-        "num_test": {"kind": "int", "positive": True},
-        "batch_size": {"kind": "int", "positive": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "strong_downstream_task": {
+            "num_train": {"kind": "int_or_ints", "positive": True},
+            "n_experiment": {"kind": "int", "positive": True},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

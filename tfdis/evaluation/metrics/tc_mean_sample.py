@@ -15,7 +15,15 @@ from tfdis.evaluation.metrics.unsupervised import gaussian_total_correlation
 from tfdis.utils import gin_validation
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {"tc_mean_sample": {"batch_size": {"kind": "int", "positive": True}}}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "tc_mean_sample": {
+            "num_points": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

@@ -19,7 +19,17 @@ from tfdis.evaluation.metrics import protocols
 from tfdis.utils import gin_validation
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {"tc_monte_carlo": {"batch_size": {"kind": "int", "positive": True}}}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "tc_monte_carlo": {
+            "num_samples": {"kind": "int", "positive": True},
+            "num_batches": {"kind": "int", "positive": True},
+            "correlation": {"kind": "number", "minimum": 0, "below": 1, "optional": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

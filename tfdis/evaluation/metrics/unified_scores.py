@@ -32,13 +32,16 @@ MatrixFn = Callable[..., np.ndarray]
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {
-    "unified_scores": {
-        "num_train": {"kind": "int", "positive": True},
-        "num_test": {"kind": "int", "positive": True},
-        "batch_size": {"kind": "int", "positive": True},
-    }
-}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "unified_scores": {
+            "num_train": {"kind": "int", "positive": True},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(

@@ -118,7 +118,15 @@ def histogram_discretize(target: np.ndarray, num_bins: int = 20) -> np.ndarray:
 
 
 # Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
-_GIN_RULES = {"discretizer": {"num_bins": {"kind": "int", "positive": True}}}
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "discretizer": {
+            "discretizer_fn": {"kind": "callable"},
+            "num_bins": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable("discretizer", allowlist=["discretizer_fn", "num_bins"])
