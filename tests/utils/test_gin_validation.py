@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tfdis.data import labelled, named_data, weak
+from tfdis.evaluation import evaluate, udr
 from tfdis.evaluation.metrics import beta_vae as beta_vae_metric
 from tfdis.evaluation.metrics import dci, downstream_task, mig, sap_score, utils
 from tfdis.models import (
@@ -146,6 +147,18 @@ CASES = [
         lambda v: optimizers.make_vae_optimizer(learning_rate=v),
         "1e-4",
         0.0,
+    ),
+    (
+        "evaluation.repeats",
+        lambda v: evaluate.evaluate(None, "unused", mig.compute_mig, 0, repeats=v),
+        2.0,
+        0,
+    ),
+    (
+        "udr_sklearn.num_data_points",
+        lambda v: udr.compute_udr_sklearn(None, [], None, num_data_points=v),
+        "1000",
+        -1,
     ),
     ("mig.num_train", lambda v: mig.compute_mig(None, None, None, num_train=v), 10.0, 0),
     (
