@@ -273,3 +273,19 @@ def test_every_rule_names_a_bindable_gin_parameter():
                    "annealer", "noisy_labeller", "posterior", "encoder", "dataset", "model",
                    "AdamOptimizer", "mig", "dci", "sap_score", "downstream_task", "discretizer"]:  # fmt: skip
         assert family in names, family
+
+
+def test_sequences_and_messages_stay_on_one_line():
+    assert list(gin_validation.check_parameter("d.c", np.array([1, 2]), "ints", positive=True)) == [
+        1,
+        2,
+    ]
+    for bad in ([], [1.5], "ab", [0], np.zeros((2, 2), int)):
+        with pytest.raises(ConfigError) as error:
+            gin_validation.check_parameter("d.n", bad, "int_or_ints", positive=True)
+        assert str(error.value).startswith(
+            "d.n must be a positive integer or a non-empty list of positive integers, got "
+        )
+        assert "\n" not in str(error.value)
+    with pytest.raises(ConfigError, match=r"^d\.k must be a positive integer or -1, got True"):
+        gin_validation.check_parameter("d.k", True, "int", positive=True, also=(-1,))

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import gin
+import numpy as np
 
 from tfdis.utils.errors import ConfigError
 
@@ -33,8 +34,12 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _is_sequence(v: Any) -> bool:
+    return isinstance(v, list | tuple) or (isinstance(v, np.ndarray) and v.ndim == 1)
+
+
 def _elements(v: Any) -> list | None:
-    return list(v) if isinstance(v, list | tuple) and len(v) > 0 else None
+    return list(v) if _is_sequence(v) and len(v) > 0 else None
 
 
 # kind -> (the values it accepts, the elements the range applies to, description)
@@ -51,7 +56,7 @@ _KINDS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], list], str]] = {
     ),
     "int_or_ints": (
         lambda v: _is_int(v) or (_elements(v) is not None and all(map(_is_int, v))),
-        lambda v: list(v) if isinstance(v, list | tuple) else [v],
+        lambda v: list(v) if _is_sequence(v) else [v],
         "an integer or a non-empty list of integers",
     ),
 }
@@ -132,9 +137,15 @@ def check_parameter(
         description = _describe(kind, minimum, maximum, below, positive, also, optional)
     if not ok:
         raise ConfigError(
-            f"{binding} must be {description}, got {value!r} ({type(value).__name__})"
+            f"{binding} must be {description}, got {_show(value)} ({type(value).__name__})"
         )
     return value
+
+
+def _show(value: Any) -> str:
+    # One line, however large the value (an array, a long list).
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _same(value: Any, special: Any) -> bool:
