@@ -20,6 +20,8 @@ _GIN_RULES = gin_validation.register(
             "beta2": {**_NUMBER, "minimum": 0, "below": 1},
             "epsilon": {**_NUMBER, "minimum": 0},
             "weight_decay": {**_NUMBER, "minimum": 0, "optional": True},
+            "name": {"kind": "str"},
+            "use_locking": {"kind": "bool"},
         },
         **{
             name: {
@@ -46,8 +48,8 @@ def adam_optimizer(
 
     `name` and `use_locking` are accepted because dlib's configs bind them; TF2 ignores them.
     """
-    del name, use_locking
     gin_validation.check_parameters("AdamOptimizer", locals(), _GIN_RULES["AdamOptimizer"])
+    del name, use_locking
     if weight_decay:
         return keras.optimizers.AdamW(
             learning_rate=learning_rate,

@@ -46,6 +46,7 @@ _GIN_RULES = gin_validation.register(
     __name__,
     {
         "dci": {
+            "n_jobs": {"kind": "int"},
             "backend": {"kind": "str", "choices": BACKENDS},
             "num_train": {"kind": "int", "positive": True},
             "num_test": {"kind": "int", "positive": True},

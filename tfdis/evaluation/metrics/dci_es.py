@@ -45,6 +45,7 @@ _GIN_RULES = gin_validation.register(
     __name__,
     {
         "dci_es": {
+            "n_jobs": {"kind": "int"},
             "capacities": {"kind": "ints", "positive": True},
             "num_trees": {"kind": "int", "positive": True},
             "num_train": {"kind": "int", "positive": True},

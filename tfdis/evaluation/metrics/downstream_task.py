@@ -46,6 +46,8 @@ _GIN_RULES = gin_validation.register(
     __name__,
     {
         "downstream_task": {
+            "split_factors": {"kind": "ints"},
+            "n_jobs": {"kind": "int"},
             "num_train": {"kind": "int_or_ints", "positive": True},
             "split": {"kind": "str", "choices": SPLITS},
             "split_fraction": {"kind": "number", "positive": True, "below": 1},

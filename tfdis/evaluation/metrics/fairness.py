@@ -35,6 +35,7 @@ _GIN_RULES = gin_validation.register(
     __name__,
     {
         "fairness": {
+            "n_jobs": {"kind": "int"},
             "num_test_points_per_class": {"kind": "int", "positive": True},
             "num_train": {"kind": "int", "positive": True},
             "batch_size": {"kind": "int", "positive": True},

@@ -32,6 +32,7 @@ _GIN_RULES = gin_validation.register(
     __name__,
     {
         "strong_downstream_task": {
+            "n_jobs": {"kind": "int"},
             "num_train": {"kind": "int_or_ints", "positive": True},
             "n_experiment": {"kind": "int", "positive": True},
             "num_test": {"kind": "int", "positive": True},

@@ -35,11 +35,15 @@ MatrixFn = Callable[..., np.ndarray]
 _GIN_RULES = gin_validation.register(
     __name__,
     {
+        "importance_gbt_matrix": {
+            "backend": {"kind": "str", "choices": dci.BACKENDS},
+            "n_jobs": {"kind": "int"},
+        },
         "unified_scores": {
             "num_train": {"kind": "int", "positive": True},
             "num_test": {"kind": "int", "positive": True},
             "batch_size": {"kind": "int", "positive": True},
-        }
+        },
     },
 )
 
@@ -136,6 +140,9 @@ def importance_gbt_matrix(
     n_jobs: int = -1,
 ) -> np.ndarray:
     """DCI's gradient-boosted importance matrix `(num_codes, num_factors)`."""
+    gin_validation.check_parameters(
+        "importance_gbt_matrix", locals(), _GIN_RULES["importance_gbt_matrix"]
+    )
     importance, _, _ = dci.compute_importance_gbt(
         codes, factors, codes_test, factors_test, random_state, backend, n_jobs
     )
