@@ -32,7 +32,7 @@ _GIN_RULES = gin_validation.register(
         },
         "fc_discriminator": {
             "num_units": {"kind": "int", "positive": True},
-            "num_layers": {"kind": "int", "positive": True},
+            "num_layers": {"kind": "int", "minimum": 0},
         },
     },
 )
