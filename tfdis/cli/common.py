@@ -40,6 +40,21 @@ flags.DEFINE_integer("random_seed", 0, "Seeds the random draws of the pictures."
 flags.DEFINE_boolean(
     "verbose", False, "On an error, print the full traceback and gin's call chain too."
 )
+# Commands over many runs (tfdis_evaluate, tfdis_udr).
+flags.DEFINE_string(
+    "model_dirs",
+    None,
+    "A glob of run directories (quote it). tfdis_evaluate: evaluate them in one process instead "
+    "of --model_dir, skipping complete results unless --overwrite. tfdis_udr: the seeds of one "
+    "hyperparameter setting; several globs may be separated by commas.",
+)
+# The dataset commands (tfdis_visualize_dataset, tfdis_download_data).
+flags.DEFINE_string(
+    "dataset",
+    None,
+    "Dataset name (tfdis_visualize_dataset: a registered dataset such as dsprites_procedural; "
+    "tfdis_download_data: a name of --list or a dataset it serves).",
+)
 # The table commands (tfdis_aggregate, tfdis_udr).
 flags.DEFINE_string(
     "output_path",

@@ -17,8 +17,6 @@ from tfdis.cli import common  # noqa: F401  (the shared flags and quiet TF logs)
 
 FLAGS = flags.FLAGS
 
-if "dataset" not in FLAGS:  # also defined by tfdis_visualize_dataset
-    flags.DEFINE_string("dataset", None, "What to fetch: a name of --list or a dataset it serves.")
 flags.DEFINE_string("data_dir", None, "Where to install it (default $TFDIS_DATA, the loaders').")
 flags.DEFINE_boolean("list", False, "List every dataset, its size and whether it is verified.")
 flags.DEFINE_string("mirror", None, "A URL prefix tried first for every file: <mirror>/<file>.")

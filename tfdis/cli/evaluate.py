@@ -37,12 +37,6 @@ flags.DEFINE_list(
     "Metric configs to run: names in gin_configs/metrics/, gin file paths, or 'all'.",
 )
 flags.DEFINE_string(
-    "model_dirs",
-    None,
-    "A glob of run directories to evaluate in one process, instead of --model_dir; metrics "
-    "with complete results are skipped unless --overwrite.",
-)
-flags.DEFINE_string(
     "representation_fn",
     None,
     "Score a Python function 'module:function' (numpy [B, H, W, C] -> [B, D]) instead of a "

@@ -27,12 +27,6 @@ FLAGS = flags.FLAGS
 
 VARIANTS = {"lasso": "udr/udr.gin", "spearman": "udr/udr_spearman.gin"}
 
-flags.DEFINE_string(
-    "model_dirs",
-    None,
-    "Glob of trained run directories, one hyperparameter setting, several seeds (quote it); "
-    "several globs may be separated by commas.",
-)
 flags.DEFINE_enum("variant", "lasso", sorted(VARIANTS), "Similarity of two models' latents.")
 flags.DEFINE_boolean(
     "group_by_config",

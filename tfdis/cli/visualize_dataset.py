@@ -14,7 +14,6 @@ from tfdis.cli import common
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("dataset", None, "Registered dataset name, e.g. dsprites_procedural.")
 flags.DEFINE_boolean(
     "weak", False, "Also show weak-supervision pairs with the changed factors named."
 )
