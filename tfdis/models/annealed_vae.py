@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tfdis.models.vae import BaseVAE
 from tfdis.runtime import replicas
+from tfdis.utils import gin_validation
 
 
 def capacity(step: tf.Tensor, c_max: float, iteration_threshold: int) -> tf.Tensor:
@@ -45,6 +46,19 @@ class AnnealedVAE(BaseVAE):
         return self.gamma * tf.abs(replicas.cross_replica_mean(kl_loss) - c)
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "annealed_vae": {
+            "gamma": {"kind": "number", "minimum": 0},
+            "c_max": {"kind": "number", "minimum": 0},
+            "iteration_threshold": {"kind": "int", "positive": True},
+        }
+    },
+)
+
+
 @gin.configurable("annealed_vae")
 def annealed_vae(
     gamma: float = gin.REQUIRED,
@@ -52,4 +66,5 @@ def annealed_vae(
     iteration_threshold: int = gin.REQUIRED,
 ) -> AnnealedVAE:
     """gin's `@annealed_vae()` (dlib's names: gamma, c_max, iteration_threshold)."""
+    gin_validation.check_parameters("annealed_vae", locals(), _GIN_RULES["annealed_vae"])
     return AnnealedVAE(gamma, c_max, iteration_threshold)

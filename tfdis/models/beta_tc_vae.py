@@ -22,6 +22,7 @@ from tfdis.estimators import total_correlation
 from tfdis.models.vae import BaseVAE
 from tfdis.posteriors import make_gaussian_posterior
 from tfdis.runtime import replicas
+from tfdis.utils import gin_validation
 
 ESTIMATORS = ("mws", "mss")
 
@@ -116,6 +117,22 @@ class BetaTCVAE(BaseVAE):
         )
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "beta_tc_vae": {
+            "beta": {"kind": "number", "minimum": 0},
+            "alpha": {"kind": "number", "minimum": 0},
+            "gamma": {"kind": "number", "minimum": 0},
+            "estimator": {"kind": "str", "choices": ("mws", "mss")},
+            "anneal_steps": {"kind": "int", "minimum": 0},
+            "dataset_size": {"kind": "int", "positive": True, "optional": True},
+        }
+    },
+)
+
+
 @gin.configurable("beta_tc_vae")
 def beta_tc_vae(
     beta: float = gin.REQUIRED,
@@ -126,4 +143,5 @@ def beta_tc_vae(
     dataset_size: int | None = None,
 ) -> BetaTCVAE:
     """gin's `@beta_tc_vae()` (dlib's `beta_tc_vae.beta`, plus alpha, gamma, estimator, ...)."""
+    gin_validation.check_parameters("beta_tc_vae", locals(), _GIN_RULES["beta_tc_vae"])
     return BetaTCVAE(beta, alpha, gamma, estimator, anneal_steps, dataset_size)

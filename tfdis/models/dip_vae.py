@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tfdis.models.vae import BaseVAE
 from tfdis.runtime import replicas
+from tfdis.utils import gin_validation
 
 
 def covariance(x: tf.Tensor) -> tf.Tensor:
@@ -70,6 +71,19 @@ class DIPVAE(BaseVAE):
         return kl_loss + penalty
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "dip_vae": {
+            "lambda_od": {"kind": "number", "minimum": 0},
+            "lambda_d_factor": {"kind": "number", "minimum": 0},
+            "dip_type": {"kind": "str", "choices": ("i", "ii")},
+        }
+    },
+)
+
+
 @gin.configurable("dip_vae")
 def dip_vae(
     lambda_od: float = gin.REQUIRED,
@@ -77,4 +91,5 @@ def dip_vae(
     dip_type: str = gin.REQUIRED,
 ) -> DIPVAE:
     """gin's `@dip_vae()` (dlib's names: lambda_od, lambda_d_factor, dip_type "i" or "ii")."""
+    gin_validation.check_parameters("dip_vae", locals(), _GIN_RULES["dip_vae"])
     return DIPVAE(lambda_od, lambda_d_factor, dip_type)

@@ -24,6 +24,7 @@ from tfdis.models import architectures, losses
 from tfdis.models.vae import BaseVAE
 from tfdis.posteriors import make_gaussian_posterior, make_relaxed_categorical
 from tfdis.runtime import replicas
+from tfdis.utils import gin_validation
 
 
 def linear_capacity(
@@ -181,6 +182,22 @@ class JointVAE(BaseVAE):
         return self.decode_with_categories(encoded["mean"], encoded["category"], training)
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "joint_vae": {
+            "discrete_sizes": {"kind": "ints", "minimum": 2},
+            "continuous_capacity": {"kind": "number", "minimum": 0},
+            "discrete_capacity": {"kind": "number", "minimum": 0},
+            "capacity_steps": {"kind": "int", "positive": True},
+            "gamma": {"kind": "number", "minimum": 0},
+            "gamma_discrete": {"kind": "number", "minimum": 0, "optional": True},
+        }
+    },
+)
+
+
 @gin.configurable("joint_vae")
 def joint_vae(
     discrete_sizes: Sequence[int] = gin.REQUIRED,
@@ -192,6 +209,7 @@ def joint_vae(
 ) -> JointVAE:
     """gin's `@joint_vae()` (`joint_vae.gamma` weighs both capacity terms unless
     `joint_vae.gamma_discrete` is set)."""
+    gin_validation.check_parameters("joint_vae", locals(), _GIN_RULES["joint_vae"])
     return JointVAE(
         discrete_sizes,
         continuous_capacity,

@@ -17,6 +17,7 @@ import tensorflow as tf
 from tfdis.models import architectures, losses, optimizers
 from tfdis.posteriors import FactorizedGaussian, make_gaussian_posterior
 from tfdis.runtime import deferred_updates
+from tfdis.utils import gin_validation
 
 COMMON_METRICS = ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo")
 
@@ -267,10 +268,18 @@ class BetaVAE(BaseVAE):
         return self.beta * kl_loss
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {"vae": {"beta": {"kind": "number", "minimum": 0}}},
+)
+
+
 @gin.configurable("vae")
 def beta_vae(beta: float = gin.REQUIRED) -> BetaVAE:
     """gin's `@vae()`: a beta-VAE with weight `beta` (`vae.beta`, dlib's name).
 
     Gin binds this factory rather than the Keras class, whose constructor gin cannot wrap.
     """
+    gin_validation.check_parameters("vae", locals(), _GIN_RULES["vae"])
     return BetaVAE(beta=beta)

@@ -20,6 +20,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfdis.runtime import replicas
+from tfdis.utils import gin_validation
 
 tfd = tfp.distributions
 
@@ -142,6 +143,13 @@ class CorrelatedGaussian(FactorizedGaussian):
         return super().kl_to_prior() - 0.5 * logdet
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {"posterior": {"correlation": {"kind": "number", "minimum": 0, "below": 1}}},
+)
+
+
 @gin.configurable("posterior")
 def make_gaussian_posterior(
     mean: tf.Tensor, logvar: tf.Tensor, correlation: float = 0.0
@@ -153,6 +161,7 @@ def make_gaussian_posterior(
         logvar: `[B, d]` log-variances.
         correlation: noise correlation s; 0 gives the factorized posterior.
     """
+    gin_validation.check_parameters("posterior", locals(), _GIN_RULES["posterior"])
     if correlation == 0.0:
         return FactorizedGaussian(mean, logvar)
     return CorrelatedGaussian(mean, logvar, correlation)

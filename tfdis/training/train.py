@@ -191,6 +191,36 @@ def write_image_summaries(model: BaseVAE, preview: np.ndarray, step: int) -> Non
     tf.summary.image("latent_traversal", _traversal_image(model, preview[0]), step=step)
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "model": {
+            "training_steps": {"kind": "int", "positive": True},
+            "random_seed": {"kind": "int", "minimum": 0},
+            "batch_size": {"kind": "int", "positive": True},
+            "eval_steps": {"kind": "int", "positive": True},
+            "name": {"kind": "str"},
+            "model_num": {"kind": "int", "minimum": 0, "optional": True},
+            "checkpoint_every_steps": {"kind": "int", "positive": True},
+            "summary_every_steps": {"kind": "int", "positive": True},
+            "image_summary_every_steps": {"kind": "int", "positive": True},
+            "log_every_seconds": {"kind": "number", "minimum": 0},
+            "max_checkpoints_to_keep": {"kind": "int", "positive": True},
+            # Their values are checked where they are used (with the reason for each refusal).
+            "distribution": {"kind": "str"},
+            "jit_compile": {"kind": "bool", "also": ("auto",)},
+            "mixed_precision": {"kind": "str"},
+            "input_pipeline": {"kind": "str"},
+            "num_labelled_samples": {"kind": "int", "positive": True, "optional": True},
+            "train_percentage": {"kind": "number", "positive": True, "maximum": 1},
+            "supervised_data_seed": {"kind": "int", "minimum": 0, "optional": True},
+            "eval_every_steps": {"kind": "int", "minimum": 0},
+        }
+    },
+)
+
+
 @gin.configurable("model", denylist=["model_dir", "settings_only"])
 def train(
     model_dir: str,
@@ -259,27 +289,8 @@ def train(
     Returns:
         The train results dict (eval loss terms, elapsed_time, uuid, ...).
     """
+    gin_validation.check_parameters("model", locals(), _GIN_RULES["model"])
     del name  # recorded through the operative gin config
-    gin_validation.check_parameters(
-        "model",
-        locals(),
-        {
-            "training_steps": {"kind": "int", "positive": True},
-            "random_seed": {"kind": "int", "minimum": 0},
-            "batch_size": {"kind": "int", "positive": True},
-            "eval_steps": {"kind": "int", "positive": True},
-            "model_num": {"kind": "int", "minimum": 0, "optional": True},
-            "checkpoint_every_steps": {"kind": "int", "positive": True},
-            "summary_every_steps": {"kind": "int", "positive": True},
-            "image_summary_every_steps": {"kind": "int", "positive": True},
-            "log_every_seconds": {"kind": "number", "minimum": 0},
-            "max_checkpoints_to_keep": {"kind": "int", "positive": True},
-            # Their values are checked where they are used (with the reason for each refusal).
-            "distribution": {"kind": "str"},
-            "mixed_precision": {"kind": "str"},
-            "input_pipeline": {"kind": "str"},
-        },
-    )
     if not isinstance(model, BaseVAE):
         raise errors.ConfigError(f"model.model must be a tfdis model such as @vae(), got {model!r}")
     if settings_only:
