@@ -184,14 +184,17 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("which", ["bad type", "out of range"])
-@pytest.mark.parametrize("binding,call,bad_type,out_of_range", CASES, ids=[c[0] for c in CASES])
-def test_a_bad_value_is_a_config_error_naming_the_binding(
-    binding, call, bad_type, out_of_range, which
-):
-    value = bad_type if which == "bad type" else out_of_range
-    if value is None:  # a string or bool parameter has no range
-        pytest.skip("no range")
+# One case per (binding, kind of bad value); a string or bool parameter has no range case.
+_BAD_VALUES = [
+    pytest.param(binding, call, value, id=f"{binding}-{which}")
+    for binding, call, bad_type, out_of_range in CASES
+    for which, value in (("bad type", bad_type), ("out of range", out_of_range))
+    if value is not None
+]
+
+
+@pytest.mark.parametrize("binding,call,value", _BAD_VALUES)
+def test_a_bad_value_is_a_config_error_naming_the_binding(binding, call, value):
     with pytest.raises(ConfigError, match=r"^" + re.escape(binding) + r" must be "):
         call(value)
 
