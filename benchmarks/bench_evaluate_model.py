@@ -64,11 +64,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    from tfdis.cli.postprocess import postprocess_run
     from tfdis.data.named_data import get_named_ground_truth_data
     from tfdis.evaluation import code_table
     from tfdis.evaluation.evaluate import evaluate_with_gin, training_dataset_name
     from tfdis.evaluation.saved_model_functions import load_representation_function
+    from tfdis.postprocessing.runs import postprocess_run
     from tfdis.utils import layout, step_configs
 
     names = [m for m in args.metrics.split(",") if m]

@@ -1,6 +1,6 @@
 """float32 vs mixed_bfloat16 for a beta-VAE train step on this machine (issue 8, item 4).
 
-Two measurements decide `tfdis.training.devices.CPU_DEFAULT_PRECISION` (the CPU default of
+Two measurements decide `tfdis.training.dtype_policy.CPU_DEFAULT_PRECISION` (the CPU default of
 `model.mixed_precision='auto'`): mixed_bfloat16 becomes the default if it is faster by more than
 1.1x at batch 64 and 256 and its loss curve agrees with float32's.
 
@@ -35,7 +35,7 @@ import tensorflow as tf
 
 from tfdis.data import pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
-from tfdis.training import devices
+from tfdis.training import devices, step_functions
 from tfdis.utils import gin_utils
 
 PRECISIONS = ("float32", "mixed_bfloat16")
@@ -52,7 +52,7 @@ def make_model(precision: str, observation_shape, dataset_size: int, seed: int =
         devices.build_model(model, setup, observation_shape, seed, dataset_size)
     finally:
         gin.clear_config()
-    return model, devices.make_train_function(model, setup)
+    return model, step_functions.make_train_function(model, setup)
 
 
 def images_per_second(step, batch, steps: int) -> float:

@@ -43,7 +43,7 @@ from bench_train import step_flops
 
 from tfdis.data.dsprites_procedural import DSpritesProcedural
 from tfdis.testing import build_configured_model
-from tfdis.training import devices
+from tfdis.training import dtype_policy
 from tfdis.training.stacked import StackedVAEGroup
 
 BATCH = 64
@@ -52,7 +52,7 @@ BATCH = 64
 def make_members(num_models: int, observation_shape, precision: str = "float32") -> list:
     """S beta-VAEs (betas 1..S, seeds 0..S-1) built under the Keras dtype policy `precision`."""
     members = []
-    with devices.precision_policy(precision):
+    with dtype_policy.precision_policy(precision):
         for s in range(num_models):
             tf.keras.utils.set_random_seed(s)
             members.append(

@@ -45,6 +45,59 @@ def test_a_bad_binding_is_one_line_naming_it(tmp_path):
     assert not os.path.exists(tmp_path / "m")
 
 
+def test_a_bad_model_parameter_is_one_line_naming_it(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfdis.cli.train",
+            f"--model_dir={tmp_path / 'm'}",
+            "--gin_config=quickstart.gin",
+            "--gin_bindings=vae.beta='abc'",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=False,
+    )
+    assert out.returncode == 1
+    assert _error_lines(out.stderr, "tfdis_train") == [
+        "tfdis_train: error: vae.beta must be a finite number >= 0, got 'abc' (str)"
+    ]
+    assert "Traceback" not in out.stderr
+    assert not os.path.exists(tmp_path / "m")
+
+
+def test_a_bad_binding_used_only_inside_training_leaves_an_existing_directory_untouched(tmp_path):
+    """`posterior.correlation` is read only when the networks are built: the parse-time check
+    refuses it before --overwrite touches the directory (no staging directory either)."""
+    old = tmp_path / "m"
+    old.mkdir()
+    (old / "keep.txt").write_text("old run")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfdis.cli.train",
+            f"--model_dir={old}",
+            "--overwrite",
+            "--gin_config=quickstart.gin",
+            "--gin_bindings=posterior.correlation=1.0",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=False,
+    )
+    assert out.returncode == 1
+    assert _error_lines(out.stderr, "tfdis_train") == [
+        "tfdis_train: error: posterior.correlation must be a finite number >= 0 < 1, got 1.0 "
+        "(float)"
+    ]
+    assert sorted(os.listdir(tmp_path)) == ["m"]
+    assert os.listdir(old) == ["keep.txt"] and (old / "keep.txt").read_text() == "old run"
+
+
 def test_a_negative_model_num_is_named_not_reported_missing(tmp_path):
     out = subprocess.run(
         [

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from tfdis.cli.evaluate import evaluate_function
 from tfdis.evaluation.metrics.mig import compute_mig
 from tfdis.evaluation.metrics.sap_score import compute_sap
+from tfdis.evaluation.runs import evaluate_function
 from tfdis.testing import TinySquares
 from tfdis.utils import layout
 

@@ -8,11 +8,11 @@ import shutil
 
 import pytest
 
-from tfdis.cli.evaluate import evaluate_runs
+from tfdis.evaluation.runs import evaluate_runs
 from tfdis.testing import TINY_TRAINING_BINDINGS
 from tfdis.training import train
-from tfdis.training.export import METADATA_FILE
 from tfdis.utils import layout
+from tfdis.utils.model_metadata import METADATA_FILE
 
 SMALL = ["mig.num_train = 100", "sap_score.num_train = 100", "sap_score.num_test = 50"]
 

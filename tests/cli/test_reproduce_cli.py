@@ -10,8 +10,9 @@ import types
 
 import pytest
 
-from tfdis.cli.reproduce import RECORD_FILE, parse_model_nums, reproduce, reproduce_block
+from tfdis.cli.reproduce import parse_model_nums
 from tfdis.config import get_study
+from tfdis.config.reproduce import RECORD_FILE, reproduce, reproduce_block
 from tfdis.utils import layout, results
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")

@@ -127,7 +127,7 @@ def test_only_print_shows_dlibs_format():
 def test_a_dataset_tfdis_lacks_stops_the_model_before_training(tmp_path):
     # scream_dsprites models (5400-7199) need The Scream's image; without it the run stops
     # with the missing-data error before training.
-    from tfdis.cli.reproduce import reproduce
+    from tfdis.config.reproduce import reproduce
     from tfdis.data.named_data import get_named_ground_truth_data
     from tfdis.data.paths import DatasetNotFoundError
 
@@ -167,7 +167,7 @@ def test_a_fairness_study_model_runs_end_to_end_with_dlibs_seeds(tmp_path, reque
         pytest.skip("about a minute: run with -m slow")
     # fairness_study_v1_smoke model 0 shrunk to 4 steps on the tiny dataset: trained,
     # postprocessed with `mean` and scored with the study's three configs under dlib's seeds.
-    from tfdis.cli.reproduce import reproduce
+    from tfdis.config.reproduce import reproduce
     from tfdis.utils import layout, results
 
     tiny = [

@@ -11,13 +11,13 @@ import gin
 import numpy as np
 import pytest
 
-from tfdis.cli.evaluate import evaluate_run
 from tfdis.data.dsprites import ColorDSprites, NoisyDSprites
 from tfdis.data.dsprites_procedural import DSpritesProcedural
 from tfdis.data.dummy_data import IdentityObservationsData
 from tfdis.data.named_data import register_dataset
 from tfdis.data.npz_data import NpzData
 from tfdis.evaluation import code_table
+from tfdis.evaluation.runs import evaluate_run
 from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquares, TinySquaresGrid
 from tfdis.training import train
 from tfdis.utils import gin_utils, layout

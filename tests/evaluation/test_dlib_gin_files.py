@@ -8,8 +8,9 @@ import os
 import gin
 import pytest
 
-from tfdis.cli.evaluate import evaluate_run, format_summary
-from tfdis.cli.postprocess import postprocess_run
+from tfdis.cli.evaluate import format_summary
+from tfdis.evaluation.runs import evaluate_run
+from tfdis.postprocessing.runs import postprocess_run
 from tfdis.testing import TINY_TRAINING_BINDINGS
 from tfdis.training import train
 from tfdis.utils import gin_utils, layout

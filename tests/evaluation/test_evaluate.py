@@ -9,8 +9,9 @@ import gin
 import numpy as np
 import pytest
 
-from tfdis.cli.evaluate import evaluate_run, format_summary
+from tfdis.cli.evaluate import format_summary
 from tfdis.evaluation.metrics import mig, tc_mean_sample
+from tfdis.evaluation.runs import evaluate_run
 from tfdis.evaluation.saved_model_functions import SavedModelPosterior, load_representation_function
 from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquares
 from tfdis.training import train
@@ -74,7 +75,7 @@ def test_mean_representation_equals_encoder_mean(trained_run):
 
 
 def test_sampled_representation_is_a_posterior_sample(trained_run):
-    from tfdis.cli.postprocess import postprocess_run
+    from tfdis.postprocessing.runs import postprocess_run
 
     postprocess_run(trained_run, "sampled", overwrite=True)
     sampled_dir = layout.saved_model_dir(layout.postprocess_dir(trained_run, "sampled"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tfdis.cli.evaluate import evaluate_run
 from tfdis.evaluation.repeats import repeat_statistics, run_repeated
+from tfdis.evaluation.runs import evaluate_run
 from tfdis.testing import TINY_TRAINING_BINDINGS
 from tfdis.training import train
 

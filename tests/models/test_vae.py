@@ -6,8 +6,8 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from tfdis.models import optimizers
 from tfdis.models import vae as vae_lib
-from tfdis.training import optimizers
 
 
 def _built_model(beta: float, correlation: float = 0.0) -> vae_lib.BetaVAE:

@@ -159,7 +159,7 @@ def test_train_export_reload_and_evaluate(tmp_path, name, input_pipeline):
     loaded = tf.saved_model.load(layout.saved_model_dir(model_dir))
     encoded = loaded.encode(tf.zeros([2, 64, 64, 1]))
     assert encoded["mean"].shape == (2, 3)
-    from tfdis.cli.evaluate import evaluate_run
+    from tfdis.evaluation.runs import evaluate_run
 
     scores = evaluate_run(model_dir, metrics=["mig"], gin_bindings=["mig.num_train = 64"])
     assert 0.0 <= scores["mig"]["discrete_mig"] <= 1.0

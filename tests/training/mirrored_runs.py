@@ -36,7 +36,7 @@ from tfdis.data import labelled, pipeline, weak  # noqa: E402
 from tfdis.data.named_data import register_dataset  # noqa: E402
 from tfdis.models import semi_supervised_vae  # noqa: E402
 from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquares  # noqa: E402
-from tfdis.training import devices, progress, train  # noqa: E402
+from tfdis.training import devices, progress, step_functions, train  # noqa: E402
 from tfdis.utils import gin_utils, layout  # noqa: E402
 
 register_dataset("test_squares", TinySquares)
@@ -141,7 +141,7 @@ def model_steps(
         if semi_supervised_vae.is_semi_supervised(model):
             model.attach_labelled_set(labelled.make_labelled_set(data, 20, 1.0, 0))
         devices.build_model(model, setup, data.observation_shape, 0, 1000)
-        step_fn = devices.make_train_function(model, setup)
+        step_fn = step_functions.make_train_function(model, setup)
         curve = []
         for k in range(TINY_STEPS if tiny else STEPS):
             size = BATCH * model.batches_per_step
@@ -150,7 +150,7 @@ def model_steps(
                 batch = next(iter(pairs))
             else:
                 batch = tf.constant(pipeline.sample_batch(data, size, 0, k, pipeline.TRAIN_STREAM))
-            logs = step_fn(devices.shard_batch(setup, batch, model.batches_per_step))
+            logs = step_fn(step_functions.shard_batch(setup, batch, model.batches_per_step))
             curve.append({key: float(value) for key, value in logs.items()})
             for tracker in model.metrics:
                 tracker.reset_state()

@@ -34,7 +34,7 @@ from tfdis.models.cascade_vae import CascadeVAE
 from tfdis.models.infogan import InfoGAN
 from tfdis.models.vae import BetaVAE
 from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquares
-from tfdis.training import devices, progress, train
+from tfdis.training import devices, dtype_policy, progress, strategies, train
 from tfdis.utils import layout
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "mirrored_runs.py")
@@ -140,11 +140,13 @@ def test_mirrored_run_matches_the_single_device_loss_curve_and_weights(mirrored)
 
 
 def test_auto_precision_on_this_cpu():
-    expected = devices.CPU_DEFAULT_PRECISION if devices.cpu_supports_bfloat16() else "float32"
-    if devices.accelerators():
+    expected = (
+        dtype_policy.CPU_DEFAULT_PRECISION if dtype_policy.cpu_supports_bfloat16() else "float32"
+    )
+    if strategies.accelerators():
         pytest.skip("a GPU or TPU decides 'auto'")
-    assert devices.resolve_precision("auto") == expected
-    assert devices.resolve_jit_compile("auto") is False
+    assert dtype_policy.resolve_precision("auto") == expected
+    assert strategies.resolve_jit_compile("auto") is False
 
 
 def test_train_results_record_the_devices(mirrored):

@@ -21,8 +21,8 @@ import tensorflow as tf
 
 from tfdis.data.named_data import register_dataset
 from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquares, checkpoint_arrays, training_killed_at
-from tfdis.training import export, interrupt, progress, run_dir, stacked, train
-from tfdis.utils import layout, run_lock, safe_replace
+from tfdis.training import interrupt, progress, run_dir, stacked, train
+from tfdis.utils import layout, run_lock, safe_replace, saved_models
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # The tiny run without image summaries (they cost more than the steps).
@@ -145,8 +145,8 @@ def locked_by_other_process():
 def test_a_run_being_trained_is_refused_to_trainers_and_readers(
     finished_run, locked_by_other_process, tmp_path
 ):
-    from tfdis.cli.evaluate import evaluate_run
-    from tfdis.cli.postprocess import postprocess_run
+    from tfdis.evaluation.runs import evaluate_run
+    from tfdis.postprocessing.runs import postprocess_run
     from tfdis.visualization.visualize import visualize_run
 
     before = _snapshot(finished_run)
@@ -361,7 +361,7 @@ def test_a_non_finite_final_evaluation_fails_the_run_and_records_nothing(tmp_pat
 
 
 def test_a_truncated_saved_model_is_a_one_line_error(copied_run, tmp_path):
-    from tfdis.cli.evaluate import evaluate_run
+    from tfdis.evaluation.runs import evaluate_run
     from tfdis.visualization.visualize import visualize_run
 
     with open(os.path.join(layout.saved_model_dir(copied_run), "saved_model.pb"), "r+b") as f:
@@ -373,7 +373,7 @@ def test_a_truncated_saved_model_is_a_one_line_error(copied_run, tmp_path):
 
 
 def test_exported_encode_returns_an_empty_result_for_an_empty_batch(finished_run):
-    module = export.load_saved_model(layout.saved_model_dir(finished_run))
+    module = saved_models.load_saved_model(layout.saved_model_dir(finished_run))
     encoded = module.signatures["encode"](tf.zeros([0, 64, 64, 1]))
     assert encoded["mean"].shape == (0, 3) and encoded["logvar"].shape == (0, 3)
     one = module.signatures["encode"](tf.zeros([1, 64, 64, 1]))

@@ -253,18 +253,18 @@ def test_missing_config_file_is_a_clear_error(tmp_path):
 
 
 def test_a_resumed_run_keeps_the_precision_it_started_with(tmp_path, monkeypatch):
-    from tfdis.training import devices
+    from tfdis.training import dtype_policy
 
     model_dir = str(tmp_path / "run")
     bindings = [*TINY_TRAINING_BINDINGS, "model.mixed_precision = 'auto'"]
     # 'auto' resolved to float32 when the run started (another machine or version) ...
-    monkeypatch.setattr(devices, "CPU_DEFAULT_PRECISION", "float32")
+    monkeypatch.setattr(dtype_policy, "CPU_DEFAULT_PRECISION", "float32")
     train.train_with_gin(model_dir, gin_bindings=[*bindings, "model.training_steps = 2"])
     os.remove(os.path.join(layout.results_dir(model_dir), "aggregate", "train.json"))
     # ... and to bfloat16 now: the resumed run stays in float32.
-    monkeypatch.setattr(devices, "CPU_DEFAULT_PRECISION", "mixed_bfloat16")
-    monkeypatch.setattr(devices, "cpu_supports_bfloat16", lambda: True)
-    assert devices.resolve_precision("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(dtype_policy, "CPU_DEFAULT_PRECISION", "mixed_bfloat16")
+    monkeypatch.setattr(dtype_policy, "cpu_supports_bfloat16", lambda: True)
+    assert dtype_policy.resolve_precision("auto") == "mixed_bfloat16"
     resumed = train.train_with_gin(model_dir, gin_bindings=bindings)
     assert resumed["mixed_precision"] == "float32" and resumed["global_step"] == 4
     with open(os.path.join(layout.checkpoint_dir(model_dir), train.PRECISION_FILE)) as f:

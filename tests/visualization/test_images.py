@@ -17,19 +17,6 @@ def test_to_uint8_rounds_and_clips():
         images.to_uint8(np.array([np.nan]))
 
 
-def test_padded_grid_places_tiles_with_padding_between_only():
-    tiles = np.arange(2 * 3, dtype=np.float32).reshape(2, 3, 1, 1, 1) / 10
-    grid = images.padded_grid(np.broadcast_to(tiles, (2, 3, 4, 5, 1)), padding=2, pad_value=0.9)
-    assert grid.shape == (2 * 4 + 2, 3 * 5 + 2 * 2, 1)
-    for r in range(2):
-        for k in range(3):
-            np.testing.assert_allclose(
-                grid[r * 6 : r * 6 + 4, k * 7 : k * 7 + 5], (3 * r + k) / 10, atol=1e-7
-            )
-    np.testing.assert_allclose(grid[4:6], 0.9)
-    np.testing.assert_allclose(grid[:, 5:7], 0.9)
-
-
 def test_image_grid_fills_the_last_row_and_ragged_grid_pads_short_rows():
     batch = np.zeros((5, 3, 3, 3), np.float32)
     grid = images.image_grid(batch, padding=1, pad_value=1.0)  # 3 columns, 2 rows

@@ -34,6 +34,7 @@ import tensorflow as tf
 from absl import logging
 
 from tfdis.data.ground_truth_data import GroundTruthData
+from tfdis.utils import gin_validation
 
 DEFAULT_MAX_BYTES = 1 << 30
 ENCODINGS = ("bits", "uint8", "float32")
@@ -74,9 +75,17 @@ class TableTooLargeError(ValueError):
     """The device-resident table would exceed its byte budget (`device_resident.max_bytes`)."""
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {"device_resident": {"max_bytes": {"kind": "int", "minimum": 0}}},
+)
+
+
 @gin.configurable("device_resident")
 def max_table_bytes(max_bytes: int = DEFAULT_MAX_BYTES) -> int:
     """The byte budget of a device-resident table (gin `device_resident.max_bytes`, 1 GiB)."""
+    gin_validation.check_parameters("device_resident", locals(), _GIN_RULES["device_resident"])
     return int(max_bytes)
 
 

@@ -29,10 +29,22 @@ import gin
 import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData
+from tfdis.utils import gin_validation
 
 LABELLED_SET_FILE = "labelled_set.npz"
 # Added to the run's seed: the labelled set's draws are apart from the training batches'.
 LABELLED_SEED_OFFSET = 0x5E1A
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "bin_labeller": {"num_bins": {"kind": "int", "positive": True}},
+        "noisy_labeller": {"prob_random": {"kind": "number", "minimum": 0, "maximum": 1}},
+        "partial_labeller": {"num_observed_factors": {"kind": "int", "positive": True}},
+        "labeller": {"labeller_fn": {"kind": "callable"}},
+    },
+)
 
 
 @gin.configurable("perfect_labeller", denylist=["labels", "dataset", "random_state"])
@@ -45,6 +57,7 @@ def perfect_labeller(labels, dataset, random_state):
 @gin.configurable("bin_labeller", denylist=["labels", "dataset", "random_state"])
 def bin_labeller(labels, dataset, random_state, num_bins: int = 5):
     """Factors of more than `num_bins` values binned into `num_bins` equal-width bins."""
+    gin_validation.check_parameters("bin_labeller", locals(), _GIN_RULES["bin_labeller"])
     del random_state
     labels = np.float32(labels).copy()
     sizes = list(dataset.factors_num_values)
@@ -57,6 +70,7 @@ def bin_labeller(labels, dataset, random_state, num_bins: int = 5):
 @gin.configurable("noisy_labeller", denylist=["labels", "dataset", "random_state"])
 def noisy_labeller(labels, dataset, random_state, prob_random: float = 0.1):
     """Each label replaced with probability `prob_random` by a uniform draw of its factor."""
+    gin_validation.check_parameters("noisy_labeller", locals(), _GIN_RULES["noisy_labeller"])
     labels = np.asarray(labels, np.int64).copy()
     sizes = np.asarray(dataset.factors_num_values)
     replace = random_state.rand(*labels.shape) < prob_random
@@ -77,6 +91,7 @@ def permuted_labeller(labels, dataset, random_state):
 @gin.configurable("partial_labeller", denylist=["labels", "dataset", "random_state"])
 def partial_labeller(labels, dataset, random_state, num_observed_factors: int = 2):
     """`num_observed_factors` factors drawn without replacement (dlib's order: as drawn)."""
+    gin_validation.check_parameters("partial_labeller", locals(), _GIN_RULES["partial_labeller"])
     labels = np.float32(labels)
     if not 1 <= num_observed_factors <= labels.shape[1]:
         raise ValueError(
@@ -95,6 +110,7 @@ def make_labeller(
     labeller_fn: Callable = gin.REQUIRED,
 ):
     """The gin-chosen labeller (`labeller.labeller_fn = @perfect_labeller`, dlib's names)."""
+    gin_validation.check_parameters("labeller", locals(), _GIN_RULES["labeller"])
     return labeller_fn(labels, dataset, random_state)
 
 

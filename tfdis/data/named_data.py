@@ -11,6 +11,7 @@ from collections.abc import Callable
 import gin
 
 from tfdis.data.ground_truth_data import GroundTruthData
+from tfdis.utils import gin_validation
 
 # name -> "module:callable" (or a callable) returning a GroundTruthData.
 _REGISTRY: dict[str, str | Callable[[], GroundTruthData]] = {
@@ -50,6 +51,13 @@ def register_dataset(name: str, target: str | Callable[[], GroundTruthData]) -> 
     _REGISTRY[name] = target
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {"dataset": {"name": {"kind": "str"}}},
+)
+
+
 @gin.configurable("dataset")
 def get_named_ground_truth_data(name: str = gin.REQUIRED) -> GroundTruthData:
     """Returns the ground-truth dataset called `name`.
@@ -58,6 +66,7 @@ def get_named_ground_truth_data(name: str = gin.REQUIRED) -> GroundTruthData:
         ValueError: `name` is not a registered dataset (the message lists the known ones).
         DatasetNotFoundError: the dataset's files are missing (the message says how to get them).
     """
+    gin_validation.check_parameters("dataset", locals(), _GIN_RULES["dataset"])
     if name not in _REGISTRY:
         raise ValueError(
             f"Unknown dataset name {name!r}. Known datasets: {', '.join(dataset_names())}."

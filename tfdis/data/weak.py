@@ -20,8 +20,8 @@ the index returned by `simple_dynamics(..., return_index=True)`).
 A step's input is `(observations, labels)`: observations `[2B, H, W, C]`, the first
 observations of the B pairs then the second ones (two batches, `batches_per_step = 2`), and
 labels int32 `[2B, F]` (row i and row B + i hold pair i's mask) so that sharding over replicas
-(`tfdis.training.devices.shard_batch`) cuts both halves alike. Batch `k` is a pure function of
-`(random_seed, k)` on each input path:
+(`tfdis.training.step_functions.shard_batch`) cuts both halves alike. Batch `k` is a pure
+function of `(random_seed, k)` on each input path:
 
 - `make_pair_dataset` (`tf.data`): first factors from `sample_factors` with the batch's
   RandomState (as `tfdis.data.pipeline`), pair logic with the stateless seed of the batch,
@@ -42,6 +42,7 @@ import tensorflow as tf
 
 from tfdis.data import device_resident, pipeline
 from tfdis.data.ground_truth_data import FactorGrid, GroundTruthData
+from tfdis.utils import gin_validation
 
 # Folded into a batch's seed to give the pair logic its own stream.
 PAIR_STREAM = 0x9A12_5EED_0000_0016
@@ -60,13 +61,24 @@ class Dynamics:
     dlib_sampling: bool = False
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "dynamics": {
+            # -1: k drawn uniformly in 1..num_factors-1 per pair.
+            "k": {"kind": "int", "positive": True, "also": (-1,)},
+            "dlib_sampling": {"kind": "bool"},
+        }
+    },
+)
+
+
 @gin.configurable("dynamics")
 def dynamics(k: int = gin.REQUIRED, dlib_sampling: bool = False) -> Dynamics:
     """The gin-chosen pair dynamics (`dynamics.k`, `dynamics.dlib_sampling`)."""
-    k = int(k)
-    if k == 0 or k < -1:
-        raise ValueError(f"dynamics.k must be -1 (random k) or a positive count, got {k}")
-    return Dynamics(k=k, dlib_sampling=bool(dlib_sampling))
+    gin_validation.check_parameters("dynamics", locals(), _GIN_RULES["dynamics"])
+    return Dynamics(k=int(k), dlib_sampling=bool(dlib_sampling))
 
 
 def check_dynamics(data: GroundTruthData, settings: Dynamics) -> None:

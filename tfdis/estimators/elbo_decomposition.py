@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from tfdis.estimators.total_correlation import log_mixture_densities
 from tfdis.posteriors.gaussian import CorrelatedGaussian, FactorizedGaussian
+from tfdis.utils import gin_validation
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -274,6 +275,21 @@ def encode_observations(
     return np.concatenate(means), np.concatenate(logvars)
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "elbo_decomposition": {
+            "num_points": {"kind": "int", "positive": True, "optional": True},
+            "num_samples": {"kind": "int", "positive": True, "optional": True},
+            "batch_size": {"kind": "int", "positive": True},
+            "chunk_size": {"kind": "int", "positive": True},
+            "correlation": {"kind": "number", "minimum": 0, "below": 1},
+        }
+    },
+)
+
+
 @gin.configurable(
     "elbo_decomposition",
     denylist=["ground_truth_data", "encoder_function", "random_state", "artifact_dir"],
@@ -308,6 +324,9 @@ def compute_elbo_decomposition(
         dict with `index_code_mutual_info`, `total_correlation`, `dimwise_kl`, `estimated_kl`,
         `analytic_kl`, `dimwise_kl.<j>` per latent, `num_points` and `whole_dataset`.
     """
+    gin_validation.check_parameters(
+        "elbo_decomposition", locals(), _GIN_RULES["elbo_decomposition"]
+    )
     del artifact_dir
     means, logvars, whole = encode_dataset(
         ground_truth_data, encoder_function, random_state, num_points, batch_size

@@ -29,7 +29,7 @@ from tfdis.posteriors.gaussian import (
     FactorizedGaussian,
     log_det_equicorrelation,
 )
-from tfdis.training import devices
+from tfdis.runtime import replicas
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -437,8 +437,8 @@ def density_ratio(
 
     source = z if z_for_permutation is None else tf.convert_to_tensor(z_for_permutation, z.dtype)
     # In a multi-replica step: permute the global batch's codes, keep this replica's rows.
-    permuted = devices.local_rows(
-        permute_dims(devices.all_gather_batch(tf.stop_gradient(source)), seed),
+    permuted = replicas.local_rows(
+        permute_dims(replicas.all_gather_batch(tf.stop_gradient(source)), seed),
         tf.shape(source)[0],
     )
     if share_joint_logits:

@@ -27,8 +27,8 @@ from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.evaluation import code_table
 from tfdis.evaluation.repeats import run_repeated
 from tfdis.evaluation.saved_model_functions import SavedModelPosterior, load_representation_function
-from tfdis.training.export import read_model_metadata
-from tfdis.utils import gin_utils, layout, results
+from tfdis.utils import gin_utils, gin_validation, layout, results
+from tfdis.utils.model_metadata import read_model_metadata
 
 
 def training_dataset_name(model_dir: str) -> str:
@@ -49,6 +49,21 @@ def training_dataset_name(model_dir: str) -> str:
     if not name or name.startswith("%"):
         raise ValueError(f"{path} records no dataset name; bind dataset.name for evaluation.")
     return name
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "evaluation": {
+            "evaluation_fn": {"kind": "callable"},
+            "random_seed": {"kind": "int", "minimum": 0},
+            "name": {"kind": "str"},
+            "repeats": {"kind": "int", "positive": True},
+            "use_code_table": {"kind": "bool"},
+        }
+    },
+)
 
 
 @gin.configurable("evaluation", denylist=["model_dir", "output_dir", "representation_function"])
@@ -80,6 +95,7 @@ def evaluate(
     Returns:
         The metric's results plus `elapsed_time` and `uuid`.
     """
+    gin_validation.check_parameters("evaluation", locals(), _GIN_RULES["evaluation"])
     del name
     start = time.time()
     dataset_name = gin_utils.query("dataset.name")

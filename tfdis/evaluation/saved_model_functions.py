@@ -12,7 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from tfdis.training.export import load_saved_model, read_model_metadata
+from tfdis.utils.model_metadata import read_model_metadata
+from tfdis.utils.saved_models import load_saved_model
 
 
 def _batched(fn: Callable[[tf.Tensor], dict], observations: np.ndarray, batch_size: int) -> dict:

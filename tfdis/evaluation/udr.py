@@ -38,9 +38,32 @@ from sklearn import linear_model
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import utils
 from tfdis.evaluation.metrics.protocols import PosteriorEncoder, encode_in_batches
+from tfdis.utils import gin_validation
 
 CORRELATIONS = ("lasso", "spearman")
 AGGREGATIONS = ("paper", "dlib")
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "udr_sklearn": {
+            "batch_size": {"kind": "int", "positive": True},
+            "num_data_points": {"kind": "int", "positive": True},
+            "correlation_matrix": {"kind": "str", "choices": CORRELATIONS},
+            "filter_low_kl": {"kind": "bool"},
+            "include_raw_correlations": {"kind": "bool"},
+            "kl_filter_threshold": {"kind": "number", "minimum": 0},
+            "aggregation": {"kind": "str", "choices": AGGREGATIONS},
+        },
+        "udr_evaluation": {
+            "evaluation_fn": {"kind": "callable"},
+            "random_seed": {"kind": "int", "minimum": 0},
+            "name": {"kind": "str"},
+        },
+    },
+)
 
 
 @gin.configurable(
@@ -76,6 +99,7 @@ def compute_udr_sklearn(
         dlib's keys: `model_scores` `(M,)`, `pairwise_disentanglement_scores` `(M, M, 1)` and,
         if asked, `raw_correlations` `(M, M, d, d)`.
     """
+    gin_validation.check_parameters("udr_sklearn", locals(), _GIN_RULES["udr_sklearn"])
     batch_size = utils.check_positive_int(batch_size, "batch_size")
     num_data_points = utils.check_positive_int(num_data_points, "num_data_points")
     if num_data_points % batch_size:
@@ -230,6 +254,7 @@ def evaluate_udr(
     Returns:
         The set's results.
     """
+    gin_validation.check_parameters("udr_evaluation", locals(), _GIN_RULES["udr_evaluation"])
     import time
     import uuid
 

@@ -6,7 +6,8 @@ import gin
 import tensorflow as tf
 
 from tfdis.models.vae import BaseVAE
-from tfdis.training import devices
+from tfdis.runtime import replicas
+from tfdis.utils import gin_validation
 
 
 def capacity(step: tf.Tensor, c_max: float, iteration_threshold: int) -> tf.Tensor:
@@ -42,7 +43,20 @@ class AnnealedVAE(BaseVAE):
     def regularizer(self, kl_loss, posterior, z_sampled, step):
         c = capacity(step, self.c_max, self.iteration_threshold)
         self.log_scalar("capacity", c)
-        return self.gamma * tf.abs(devices.cross_replica_mean(kl_loss) - c)
+        return self.gamma * tf.abs(replicas.cross_replica_mean(kl_loss) - c)
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "annealed_vae": {
+            "gamma": {"kind": "number", "minimum": 0},
+            "c_max": {"kind": "number", "minimum": 0},
+            "iteration_threshold": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable("annealed_vae")
@@ -52,4 +66,5 @@ def annealed_vae(
     iteration_threshold: int = gin.REQUIRED,
 ) -> AnnealedVAE:
     """gin's `@annealed_vae()` (dlib's names: gamma, c_max, iteration_threshold)."""
+    gin_validation.check_parameters("annealed_vae", locals(), _GIN_RULES["annealed_vae"])
     return AnnealedVAE(gamma, c_max, iteration_threshold)

@@ -15,6 +15,28 @@ import keras
 import numpy as np
 from keras import layers
 
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "encoder": {
+            "num_latent": {"kind": "int", "positive": True},
+            "encoder_fn": {"kind": "callable"},
+        },
+        "decoder": {"decoder_fn": {"kind": "callable"}},
+        "discriminator": {"discriminator_fn": {"kind": "callable"}},
+        "cascade_conv_encoder": {
+            "scale_parameterization": {"kind": "str", "choices": ("softplus", "logvar")}
+        },
+        "fc_discriminator": {
+            "num_units": {"kind": "int", "positive": True},
+            "num_layers": {"kind": "int", "minimum": 0},
+        },
+    },
+)
+
 
 @gin.configurable("encoder", denylist=["input_shape"])
 def make_gaussian_encoder(
@@ -23,8 +45,7 @@ def make_gaussian_encoder(
     encoder_fn: Callable[..., keras.Model] = gin.REQUIRED,
 ) -> keras.Model:
     """Builds the gin-chosen Gaussian encoder: images `[B, *input_shape]` -> (mean, logvar) `[B, d]`."""
-    if num_latent < 1:
-        raise ValueError(f"encoder.num_latent must be positive, got {num_latent}")
+    gin_validation.check_parameters("encoder", locals(), _GIN_RULES["encoder"])
     return encoder_fn(input_shape=tuple(input_shape), num_latent=num_latent)
 
 
@@ -35,6 +56,7 @@ def make_decoder(
     decoder_fn: Callable[..., keras.Model] = gin.REQUIRED,
 ) -> keras.Model:
     """Builds the gin-chosen decoder: latents `[B, num_latent]` -> logits `[B, *output_shape]`."""
+    gin_validation.check_parameters("decoder", locals(), _GIN_RULES["decoder"])
     return decoder_fn(num_latent=num_latent, output_shape=tuple(output_shape))
 
 
@@ -43,6 +65,7 @@ def make_discriminator(
     num_latent: int, discriminator_fn: Callable[..., keras.Model] = gin.REQUIRED
 ) -> keras.Model:
     """Builds the gin-chosen TC discriminator: codes `[B, d]` -> 2 logits `[B, 2]`."""
+    gin_validation.check_parameters("discriminator", locals(), _GIN_RULES["discriminator"])
     return discriminator_fn(num_latent=num_latent)
 
 
@@ -167,11 +190,10 @@ def cascade_conv_encoder(
     Args:
         scale_parameterization: "softplus" (CascadeVAE) or "logvar" (JointVAE, dlib).
     """
+    gin_validation.check_parameters(
+        "cascade_conv_encoder", locals(), _GIN_RULES["cascade_conv_encoder"]
+    )
     _check_spatial(input_shape, (32, 64), "cascade_conv_encoder")
-    if scale_parameterization not in ("softplus", "logvar"):
-        raise ValueError(
-            f"scale_parameterization must be softplus or logvar, got {scale_parameterization!r}"
-        )
     filters = (32, 32, 64, 64) if input_shape[0] == 64 else (32, 32, 64)
     images = keras.Input(shape=tuple(input_shape), name="images")
     h = images
@@ -211,6 +233,7 @@ def cascade_deconv_decoder(num_latent: int, output_shape: Sequence[int]) -> kera
 @gin.configurable("fc_discriminator", allowlist=["num_units", "num_layers"])
 def fc_discriminator(num_latent: int, num_units: int = 1000, num_layers: int = 6) -> keras.Model:
     """FactorVAE's discriminator: `num_layers` x Dense(num_units, LeakyReLU 0.2) -> 2 logits."""
+    gin_validation.check_parameters("fc_discriminator", locals(), _GIN_RULES["fc_discriminator"])
     codes = keras.Input(shape=(num_latent,), name="codes")
     h = codes
     for _ in range(num_layers):

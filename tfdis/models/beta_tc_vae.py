@@ -21,7 +21,8 @@ import tensorflow as tf
 from tfdis.estimators import total_correlation
 from tfdis.models.vae import BaseVAE
 from tfdis.posteriors import make_gaussian_posterior
-from tfdis.training import devices
+from tfdis.runtime import replicas
+from tfdis.utils import gin_validation
 
 ESTIMATORS = ("mws", "mss")
 
@@ -79,11 +80,11 @@ class BetaTCVAE(BaseVAE):
         dataset_size = self.fixed_dataset_size or self.dataset_size
         if not dataset_size:
             raise ValueError("beta-TCVAE needs the dataset size: bind beta_tc_vae.dataset_size")
-        if devices.num_replicas_in_step() > 1:
-            z_sampled = devices.all_gather_batch(z_sampled)
+        if replicas.num_replicas_in_step() > 1:
+            z_sampled = replicas.all_gather_batch(z_sampled)
             posterior = make_gaussian_posterior(
-                devices.all_gather_batch(posterior.mean),
-                devices.all_gather_batch(posterior.logvar),
+                replicas.all_gather_batch(posterior.mean),
+                replicas.all_gather_batch(posterior.logvar),
                 correlation=self.posterior_correlation,
             )
         estimate_fn = total_correlation.mws if self.estimator == "mws" else total_correlation.mss
@@ -116,6 +117,22 @@ class BetaTCVAE(BaseVAE):
         )
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "beta_tc_vae": {
+            "beta": {"kind": "number", "minimum": 0},
+            "alpha": {"kind": "number", "minimum": 0},
+            "gamma": {"kind": "number", "minimum": 0},
+            "estimator": {"kind": "str", "choices": ("mws", "mss")},
+            "anneal_steps": {"kind": "int", "minimum": 0},
+            "dataset_size": {"kind": "int", "positive": True, "optional": True},
+        }
+    },
+)
+
+
 @gin.configurable("beta_tc_vae")
 def beta_tc_vae(
     beta: float = gin.REQUIRED,
@@ -126,4 +143,5 @@ def beta_tc_vae(
     dataset_size: int | None = None,
 ) -> BetaTCVAE:
     """gin's `@beta_tc_vae()` (dlib's `beta_tc_vae.beta`, plus alpha, gamma, estimator, ...)."""
+    gin_validation.check_parameters("beta_tc_vae", locals(), _GIN_RULES["beta_tc_vae"])
     return BetaTCVAE(beta, alpha, gamma, estimator, anneal_steps, dataset_size)

@@ -42,7 +42,8 @@ import tensorflow as tf
 
 from tfdis.models import architectures, assignment, losses
 from tfdis.models.vae import BaseVAE
-from tfdis.training import devices
+from tfdis.runtime import replicas
+from tfdis.utils import gin_validation
 
 
 def relief_steps(num_latent: int, relief_interval: int, discrete_start: int) -> np.ndarray:
@@ -222,10 +223,10 @@ class CascadeVAE(BaseVAE):
         if training:
             # Sharded over replicas, the assignment is the global batch's. The gather stays out
             # of the conditionals: a cross-replica merge cannot sit inside one.
-            all_costs = devices.all_gather_batch(costs)
+            all_costs = replicas.all_gather_batch(costs)
             categories = tf.cond(
                 active,
-                lambda: devices.local_rows(self.assign(all_costs), batch),
+                lambda: replicas.local_rows(self.assign(all_costs), batch),
                 lambda: tf.zeros([batch], tf.int32),
             )
         else:  # evaluation uses the inference rule
@@ -235,7 +236,7 @@ class CascadeVAE(BaseVAE):
             lambda: tf.one_hot(categories, k, dtype=z_sampled.dtype),
             lambda: tf.zeros([batch, k], z_sampled.dtype),
         )
-        counts = devices.cross_replica_mean(tf.reduce_sum(code, axis=0))  # global balance
+        counts = replicas.cross_replica_mean(tf.reduce_sum(code, axis=0))  # global balance
         frequencies = counts / tf.maximum(tf.reduce_sum(counts), 1.0)
         entropy = -tf.reduce_sum(
             tf.where(frequencies > 0, frequencies * tf.math.log(frequencies + 1e-30), 0.0)
@@ -258,6 +259,23 @@ class CascadeVAE(BaseVAE):
         return self.decoder(tf.concat([mean, code], axis=1), training=training)
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "cascade_vae": {
+            "num_categories": {"kind": "int", "minimum": 2},
+            "beta_h": {"kind": "number", "minimum": 0},
+            "beta_l": {"kind": "number", "minimum": 0},
+            "relief_interval": {"kind": "int", "positive": True},
+            "discrete_start": {"kind": "int", "minimum": 0},
+            "pair_penalty": {"kind": "number", "minimum": 0},
+            "weight_decay": {"kind": "number", "minimum": 0},
+        }
+    },
+)
+
+
 @gin.configurable("cascade_vae")
 def cascade_vae(
     num_categories: int = gin.REQUIRED,
@@ -269,6 +287,7 @@ def cascade_vae(
     weight_decay: float = 4e-5,
 ) -> CascadeVAE:
     """gin's `@cascade_vae()`; defaults are the dSprites constants of the supplement (B.1)."""
+    gin_validation.check_parameters("cascade_vae", locals(), _GIN_RULES["cascade_vae"])
     return CascadeVAE(
         num_categories,
         beta_h=beta_h,

@@ -6,7 +6,8 @@ import gin
 import tensorflow as tf
 
 from tfdis.models.vae import BaseVAE
-from tfdis.training import devices
+from tfdis.runtime import replicas
+from tfdis.utils import gin_validation
 
 
 def covariance(x: tf.Tensor) -> tf.Tensor:
@@ -61,13 +62,26 @@ class DIPVAE(BaseVAE):
 
     def regularizer(self, kl_loss, posterior, z_sampled, step):
         cov = dip_covariance(
-            devices.all_gather_batch(posterior.mean),
-            devices.all_gather_batch(posterior.logvar),
+            replicas.all_gather_batch(posterior.mean),
+            replicas.all_gather_batch(posterior.logvar),
             self.dip_type,
         )
         penalty = dip_penalty(cov, self.lambda_od, self.lambda_d)
         self.log_scalar("dip_penalty", penalty)
         return kl_loss + penalty
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "dip_vae": {
+            "lambda_od": {"kind": "number", "minimum": 0},
+            "lambda_d_factor": {"kind": "number", "minimum": 0},
+            "dip_type": {"kind": "str", "choices": ("i", "ii")},
+        }
+    },
+)
 
 
 @gin.configurable("dip_vae")
@@ -77,4 +91,5 @@ def dip_vae(
     dip_type: str = gin.REQUIRED,
 ) -> DIPVAE:
     """gin's `@dip_vae()` (dlib's names: lambda_od, lambda_d_factor, dip_type "i" or "ii")."""
+    gin_validation.check_parameters("dip_vae", locals(), _GIN_RULES["dip_vae"])
     return DIPVAE(lambda_od, lambda_d_factor, dip_type)

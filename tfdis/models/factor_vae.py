@@ -19,9 +19,9 @@ import gin
 import tensorflow as tf
 
 from tfdis.estimators import total_correlation
-from tfdis.models import architectures
+from tfdis.models import architectures, optimizers
 from tfdis.models.vae import BaseVAE
-from tfdis.training import optimizers
+from tfdis.utils import gin_validation
 
 
 class FactorVAE(BaseVAE):
@@ -108,7 +108,15 @@ class FactorVAE(BaseVAE):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {"factor_vae": {"gamma": {"kind": "number", "minimum": 0}, "two_batch": {"kind": "bool"}}},
+)
+
+
 @gin.configurable("factor_vae")
 def factor_vae(gamma: float = gin.REQUIRED, two_batch: bool = False) -> FactorVAE:
     """gin's `@factor_vae()` (dlib's `factor_vae.gamma`; `two_batch` for the paper's variant)."""
+    gin_validation.check_parameters("factor_vae", locals(), _GIN_RULES["factor_vae"])
     return FactorVAE(gamma, two_batch)

@@ -32,9 +32,10 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from tfdis.models import optimizers
 from tfdis.models.vae import BaseVAE
 from tfdis.posteriors import make_gaussian_posterior
-from tfdis.training import optimizers
+from tfdis.utils import gin_validation
 
 INFOGAN_METRICS = (
     "loss",
@@ -298,6 +299,21 @@ class InfoGAN(BaseVAE):
         return self.decode_with_categories(encoded["mean"], encoded["category"], training)
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "infogan": {
+            "num_categories": {"kind": "int", "minimum": 2},
+            "num_continuous": {"kind": "int", "positive": True},
+            "num_noise": {"kind": "int", "minimum": 0},
+            "info_weight": {"kind": "number", "minimum": 0},
+            "categorical_info_weight": {"kind": "number", "minimum": 0},
+        }
+    },
+)
+
+
 @gin.configurable("infogan")
 def infogan(
     num_categories: int = 10,
@@ -307,4 +323,5 @@ def infogan(
     categorical_info_weight: float = 1.0,
 ) -> InfoGAN:
     """gin's `@infogan()`; the Q posterior's correlation is `posterior.correlation`."""
+    gin_validation.check_parameters("infogan", locals(), _GIN_RULES["infogan"])
     return InfoGAN(num_categories, num_continuous, num_noise, info_weight, categorical_info_weight)

@@ -23,7 +23,8 @@ import tensorflow as tf
 from tfdis.models import architectures, losses
 from tfdis.models.vae import BaseVAE
 from tfdis.posteriors import make_gaussian_posterior, make_relaxed_categorical
-from tfdis.training import devices
+from tfdis.runtime import replicas
+from tfdis.utils import gin_validation
 
 
 def linear_capacity(
@@ -151,8 +152,8 @@ class JointVAE(BaseVAE):
         logits = self.decoder(tf.concat([z, *codes], axis=1), training=training)
         reconstruction = tf.reduce_mean(losses.make_reconstruction_loss(observations, logits))
         # Global batch means when sharded over replicas (|KL - C| is not linear in the batch).
-        kl_continuous = devices.cross_replica_mean(tf.reduce_mean(gaussian.kl_to_prior()))
-        kl_discrete = devices.cross_replica_mean(
+        kl_continuous = replicas.cross_replica_mean(tf.reduce_mean(gaussian.kl_to_prior()))
+        kl_discrete = replicas.cross_replica_mean(
             tf.add_n([tf.reduce_mean(q.kl_to_prior()) for q in categoricals])
         )
         capacity_z, capacity_c = self.capacities(step)
@@ -181,6 +182,22 @@ class JointVAE(BaseVAE):
         return self.decode_with_categories(encoded["mean"], encoded["category"], training)
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "joint_vae": {
+            "discrete_sizes": {"kind": "ints", "minimum": 2},
+            "continuous_capacity": {"kind": "number", "minimum": 0},
+            "discrete_capacity": {"kind": "number", "minimum": 0},
+            "capacity_steps": {"kind": "int", "positive": True},
+            "gamma": {"kind": "number", "minimum": 0},
+            "gamma_discrete": {"kind": "number", "minimum": 0, "optional": True},
+        }
+    },
+)
+
+
 @gin.configurable("joint_vae")
 def joint_vae(
     discrete_sizes: Sequence[int] = gin.REQUIRED,
@@ -192,6 +209,7 @@ def joint_vae(
 ) -> JointVAE:
     """gin's `@joint_vae()` (`joint_vae.gamma` weighs both capacity terms unless
     `joint_vae.gamma_discrete` is set)."""
+    gin_validation.check_parameters("joint_vae", locals(), _GIN_RULES["joint_vae"])
     return JointVAE(
         discrete_sizes,
         continuous_capacity,

@@ -7,6 +7,8 @@ from collections.abc import Callable
 import gin
 import tensorflow as tf
 
+from tfdis.utils import gin_validation
+
 
 @gin.configurable("bernoulli_loss", allowlist=[])
 def bernoulli_loss(observations: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
@@ -22,6 +24,17 @@ def l2_loss(observations: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(tf.reshape(tf.square(diff), [tf.shape(diff)[0], -1]), axis=1)
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "reconstruction_loss": {
+            "loss_fn": {"kind": "callable"},
+        }
+    },
+)
+
+
 @gin.configurable("reconstruction_loss", allowlist=["loss_fn"])
 def make_reconstruction_loss(
     observations: tf.Tensor,
@@ -29,4 +42,7 @@ def make_reconstruction_loss(
     loss_fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] = bernoulli_loss,
 ) -> tf.Tensor:
     """Per-example reconstruction loss `[B]` of the gin-chosen `loss_fn` (default Bernoulli)."""
+    gin_validation.check_parameters(
+        "reconstruction_loss", locals(), _GIN_RULES["reconstruction_loss"]
+    )
     return loss_fn(observations, tf.cast(logits, observations.dtype))

@@ -17,7 +17,8 @@ import tensorflow as tf
 
 from tfdis.models.beta_tc_vae import BetaTCVAE
 from tfdis.models.factor_vae import FactorVAE
-from tfdis.training import devices
+from tfdis.runtime import replicas
+from tfdis.utils import gin_validation
 
 
 def update_eta(
@@ -81,7 +82,7 @@ class VariancePenaltyMixin:
         step.
         """
         super().after_update()
-        term = devices.cross_replica_mean(self._variance_step.term)
+        term = replicas.cross_replica_mean(self._variance_step.term)
         eta = self._variance_step.eta
         self._variance_step.term = self._variance_step.eta = None
         # From the eta this step read, not a fresh read: under a mirrored step another replica
@@ -113,6 +114,34 @@ class RTCFactorVAE(VariancePenaltyMixin, FactorVAE):
         )
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "rtc_beta_tc_vae": {
+            "beta": {"kind": "number", "minimum": 0},
+            "alpha": {"kind": "number", "minimum": 0},
+            "gamma": {"kind": "number", "minimum": 0},
+            "estimator": {"kind": "str", "choices": ("mws", "mss")},
+            "anneal_steps": {"kind": "int", "minimum": 0},
+            "dataset_size": {"kind": "int", "positive": True, "optional": True},
+            "eta_0": {"kind": "number", "minimum": 0, "optional": True},
+            "lower": {"kind": "number", "minimum": 0},
+            "upper": {"kind": "number", "minimum": 0},
+            "growth": {"kind": "number", "positive": True},
+        },
+        "rtc_factor_vae": {
+            "gamma": {"kind": "number", "minimum": 0},
+            "two_batch": {"kind": "bool"},
+            "eta_0": {"kind": "number", "minimum": 0, "optional": True},
+            "lower": {"kind": "number", "minimum": 0},
+            "upper": {"kind": "number", "minimum": 0},
+            "growth": {"kind": "number", "positive": True},
+        },
+    },
+)
+
+
 @gin.configurable("rtc_beta_tc_vae")
 def rtc_beta_tc_vae(
     beta: float = gin.REQUIRED,
@@ -127,6 +156,8 @@ def rtc_beta_tc_vae(
     growth: float = 1.2,
 ) -> RTCBetaTCVAE:
     """gin's `@rtc_beta_tc_vae()`: beta-TCVAE's parameters plus the eta schedule's."""
+    gin_validation.check_parameters("rtc_beta_tc_vae", locals(), _GIN_RULES["rtc_beta_tc_vae"])
+    gin_validation.check_less("rtc_beta_tc_vae", "lower", "upper", locals())
     return RTCBetaTCVAE(
         beta,
         eta_0,
@@ -151,4 +182,6 @@ def rtc_factor_vae(
     growth: float = 1.2,
 ) -> RTCFactorVAE:
     """gin's `@rtc_factor_vae()`: FactorVAE's parameters plus the eta schedule's."""
+    gin_validation.check_parameters("rtc_factor_vae", locals(), _GIN_RULES["rtc_factor_vae"])
+    gin_validation.check_less("rtc_factor_vae", "lower", "upper", locals())
     return RTCFactorVAE(gamma, eta_0, lower, upper, growth, two_batch=two_batch)

@@ -32,7 +32,8 @@ from tfdis.models.beta_tc_vae import BetaTCVAE
 from tfdis.models.dip_vae import DIPVAE
 from tfdis.models.factor_vae import FactorVAE
 from tfdis.models.vae import BaseVAE, BetaVAE
-from tfdis.training import devices
+from tfdis.runtime import replicas
+from tfdis.utils import gin_validation
 
 # Folded into the noise seed of a step to draw its labelled batch.
 LABELLED_STREAM = 0x1ABE_11ED
@@ -103,7 +104,7 @@ class SemiSupervisedMixin:
 
     def regularizer(self, kl_loss, posterior, z_sampled, step):
         unsupervised = super().regularizer(kl_loss, posterior, z_sampled, step)
-        batch_size = tf.shape(posterior.mean)[0] * devices.num_replicas_in_step()
+        batch_size = tf.shape(posterior.mean)[0] * replicas.num_replicas_in_step()
         gamma = supervised_losses.make_annealer(self.gamma_sup, step)
         self.log_scalar("gamma_sup", gamma)
         return unsupervised + gamma * self.supervised_term(batch_size, step)
@@ -161,19 +162,53 @@ class SupervisedVAE(SemiSupervisedMixin, BaseVAE):
         return tf.stop_gradient(z_sampled)
 
     def regularizer(self, kl_loss, posterior, z_sampled, step):
-        batch_size = tf.shape(posterior.mean)[0] * devices.num_replicas_in_step()
+        batch_size = tf.shape(posterior.mean)[0] * replicas.num_replicas_in_step()
         return self.supervised_term(batch_size, step)
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "s2_vae": {
+            "beta": {"kind": "number", "minimum": 0},
+            "gamma_sup": {"kind": "number", "minimum": 0},
+        },
+        "s2_beta_tc_vae": {
+            "beta": {"kind": "number", "minimum": 0},
+            "gamma_sup": {"kind": "number", "minimum": 0},
+        },
+        "s2_dip_vae": {
+            "lambda_od": {"kind": "number", "minimum": 0},
+            "lambda_d_factor": {"kind": "number", "minimum": 0},
+            "gamma_sup": {"kind": "number", "minimum": 0},
+            "dip_type": {"kind": "str", "choices": ("i", "ii")},
+        },
+        "s2_factor_vae": {
+            "gamma": {"kind": "number", "minimum": 0},
+            "gamma_sup": {"kind": "number", "minimum": 0},
+        },
+        "s2_annealed_vae": {
+            "gamma": {"kind": "number", "minimum": 0},
+            "c_max": {"kind": "number", "minimum": 0},
+            "iteration_threshold": {"kind": "int", "positive": True},
+            "gamma_sup": {"kind": "number", "minimum": 0},
+        },
+    },
+)
 
 
 @gin.configurable("s2_vae")
 def s2_vae(beta: float = gin.REQUIRED, gamma_sup: float = gin.REQUIRED) -> S2BetaVAE:
     """gin's `@s2_vae()` (dlib's `s2_vae.beta`, `s2_vae.gamma_sup`)."""
+    gin_validation.check_parameters("s2_vae", locals(), _GIN_RULES["s2_vae"])
     return S2BetaVAE(beta, gamma_sup)
 
 
 @gin.configurable("s2_beta_tc_vae")
 def s2_beta_tc_vae(beta: float = gin.REQUIRED, gamma_sup: float = gin.REQUIRED) -> S2BetaTCVAE:
     """gin's `@s2_beta_tc_vae()` (dlib's `beta`, `gamma_sup`)."""
+    gin_validation.check_parameters("s2_beta_tc_vae", locals(), _GIN_RULES["s2_beta_tc_vae"])
     return S2BetaTCVAE(beta, gamma_sup)
 
 
@@ -185,12 +220,14 @@ def s2_dip_vae(
     dip_type: str = "i",
 ) -> S2DIPVAE:
     """gin's `@s2_dip_vae()` (dlib's `lambda_od`, `lambda_d_factor`, `gamma_sup`, `dip_type`)."""
+    gin_validation.check_parameters("s2_dip_vae", locals(), _GIN_RULES["s2_dip_vae"])
     return S2DIPVAE(lambda_od, lambda_d_factor, dip_type, gamma_sup)
 
 
 @gin.configurable("s2_factor_vae")
 def s2_factor_vae(gamma: float = gin.REQUIRED, gamma_sup: float = gin.REQUIRED) -> S2FactorVAE:
     """gin's `@s2_factor_vae()` (dlib's `gamma`, `gamma_sup`)."""
+    gin_validation.check_parameters("s2_factor_vae", locals(), _GIN_RULES["s2_factor_vae"])
     return S2FactorVAE(gamma, gamma_sup)
 
 
@@ -202,6 +239,7 @@ def s2_annealed_vae(
     gamma_sup: float = gin.REQUIRED,
 ) -> S2AnnealedVAE:
     """gin's `@s2_annealed_vae()`: AnnealedVAE's `gamma`, `c_max`, `iteration_threshold`."""
+    gin_validation.check_parameters("s2_annealed_vae", locals(), _GIN_RULES["s2_annealed_vae"])
     return S2AnnealedVAE(gamma, c_max, iteration_threshold, gamma_sup)
 
 

@@ -28,6 +28,8 @@ import gin
 import keras
 import tensorflow as tf
 
+from tfdis.utils import gin_validation
+
 
 class SupervisedLoss(keras.layers.Layer):
     """A supervised loss with its learned parameters (trained with the VAE's optimizer).
@@ -139,9 +141,28 @@ class EmbedLoss(SupervisedLoss):
         return total
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "l2": {"learn_scale": {"kind": "bool"}},
+        "embed": {
+            "sigma": {"kind": "number", "minimum": 0, "also": ("learn",)},
+            "use_order": {"kind": "bool"},
+        },
+        "supervised_loss": {"loss_fn": {"kind": "callable"}},
+        "annealer": {
+            "iteration_threshold": {"kind": "int", "positive": True},
+            "anneal_fn": {"kind": "callable"},
+        },
+    },
+)
+
+
 @gin.configurable("l2", denylist=["factor_sizes"])
 def l2(factor_sizes: Sequence[int], learn_scale: bool = True) -> SupervisedLoss:
     """gin's `@l2` (dlib's `l2.learn_scale`)."""
+    gin_validation.check_parameters("l2", locals(), _GIN_RULES["l2"])
     return L2Loss(factor_sizes, learn_scale)
 
 
@@ -162,6 +183,7 @@ def embed(
     factor_sizes: Sequence[int], sigma: float | str = gin.REQUIRED, use_order: bool = False
 ) -> SupervisedLoss:
     """gin's `@embed` (dlib's `embed.sigma`, a number or "learn", and `embed.use_order`)."""
+    gin_validation.check_parameters("embed", locals(), _GIN_RULES["embed"])
     return EmbedLoss(factor_sizes, sigma, use_order)
 
 
@@ -170,6 +192,7 @@ def make_supervised_loss(
     factor_sizes: Sequence[int], loss_fn: Callable[..., SupervisedLoss] = gin.REQUIRED
 ) -> SupervisedLoss:
     """The gin-chosen supervised loss (`supervised_loss.loss_fn = @xent`, dlib's names)."""
+    gin_validation.check_parameters("supervised_loss", locals(), _GIN_RULES["supervised_loss"])
     return loss_fn(factor_sizes)
 
 
@@ -203,4 +226,5 @@ def make_annealer(
 ) -> tf.Tensor:
     """The gin-chosen annealed gamma_sup at `step` (`annealer.anneal_fn`,
     `annealer.iteration_threshold`)."""
+    gin_validation.check_parameters("annealer", locals(), _GIN_RULES["annealer"])
     return anneal_fn(gamma, step, iteration_threshold)

@@ -14,9 +14,10 @@ import gin
 import keras
 import tensorflow as tf
 
-from tfdis.models import architectures, losses
+from tfdis.models import architectures, losses, optimizers
 from tfdis.posteriors import FactorizedGaussian, make_gaussian_posterior
-from tfdis.training import devices, optimizers
+from tfdis.runtime import deferred_updates
+from tfdis.utils import gin_validation
 
 COMMON_METRICS = ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo")
 
@@ -35,7 +36,7 @@ class BaseVAE(keras.Model):
     # Batches of `batch_size` observations a train step consumes (FactorVAE's two-batch variant).
     batches_per_step: int = 1
     # Why the model cannot train sharded over replicas, or XLA-compiled (None: it can); see
-    # `tfdis.training.devices` for what sharding keeps exact.
+    # `tfdis.training.step_functions` for what sharding keeps exact.
     distribution_unsupported: str | None = None
     xla_unsupported: str | None = None
 
@@ -202,10 +203,11 @@ class BaseVAE(keras.Model):
         Otherwise no weight and no step counter changes, and the step raises
         `tf.errors.InvalidArgumentError` ("non-finite training loss"), so the weights and
         `optimizer.iterations` stay those of the last good step. In a step built by
-        `tfdis.training.devices` (several replicas, or XLA) the updates are handed to that step,
-        which applies them under the same rule across all replicas.
+        `tfdis.training.step_functions` (several replicas, or XLA) the updates are handed to that
+        step (`tfdis.runtime.deferred_updates`), which applies them under the same rule across
+        all replicas.
         """
-        if devices.defer_updates(loss, updates):
+        if deferred_updates.defer_updates(loss, updates):
             return
         all_gradients = [g for _, gradients, _ in updates for g in gradients if g is not None]
         finite = tf.math.logical_and(
@@ -220,7 +222,7 @@ class BaseVAE(keras.Model):
 
         tf.cond(finite, apply, lambda: tf.constant(False))
         # A stateful assert runs after the cond (tf.function keeps stateful ops in order).
-        tf.debugging.Assert(finite, [devices.NON_FINITE_MESSAGE])
+        tf.debugging.Assert(finite, [deferred_updates.NON_FINITE_MESSAGE])
 
     def train_step(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
         """One optimizer step on a batch `[B, H, W, C]`; returns the running means of the metrics.
@@ -266,10 +268,18 @@ class BetaVAE(BaseVAE):
         return self.beta * kl_loss
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {"vae": {"beta": {"kind": "number", "minimum": 0}}},
+)
+
+
 @gin.configurable("vae")
 def beta_vae(beta: float = gin.REQUIRED) -> BetaVAE:
     """gin's `@vae()`: a beta-VAE with weight `beta` (`vae.beta`, dlib's name).
 
     Gin binds this factory rather than the Keras class, whose constructor gin cannot wrap.
     """
+    gin_validation.check_parameters("vae", locals(), _GIN_RULES["vae"])
     return BetaVAE(beta=beta)

@@ -35,6 +35,7 @@ from tfdis.data import weak as weak_data
 from tfdis.models import losses
 from tfdis.models.vae import BaseVAE
 from tfdis.posteriors import FactorizedGaussian
+from tfdis.utils import gin_validation
 
 # Offset of the second observations' noise seed (a stream apart from the first ones').
 SECOND_NOISE = 2**40
@@ -218,15 +219,37 @@ class MLVAE(WeakVAE):
         return product_aggregate(mean_1, logvar_1, mean_2, logvar_2, self.dlib_variance)
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "group_vae": {"beta": {"kind": "number", "minimum": 0, "optional": True}},
+        "mlvae": {"beta": {"kind": "number", "minimum": 0, "optional": True}},
+        "group_vae_labels": {"beta": {"kind": "number", "minimum": 0, "optional": True}},
+        "group_vae_argmax": {"beta": {"kind": "number", "minimum": 0, "optional": True}},
+        "mlvae_labels": {
+            "beta": {"kind": "number", "minimum": 0, "optional": True},
+            "dlib_variance": {"kind": "bool"},
+        },
+        "mlvae_argmax": {
+            "beta": {"kind": "number", "minimum": 0, "optional": True},
+            "dlib_variance": {"kind": "bool"},
+        },
+    },
+)
+
+
 @gin.configurable("group_vae")
 def group_vae_beta(beta: float | None = None) -> float | None:
     """dlib's `group_vae.beta` (the base class's scope, which dlib's configs bind)."""
+    gin_validation.check_parameters("group_vae", locals(), _GIN_RULES["group_vae"])
     return beta
 
 
 @gin.configurable("mlvae")
 def mlvae_beta(beta: float | None = None) -> float | None:
     """dlib's `mlvae.beta` (the base class's scope, which dlib's configs bind)."""
+    gin_validation.check_parameters("mlvae", locals(), _GIN_RULES["mlvae"])
     return beta
 
 
@@ -242,6 +265,7 @@ def _beta(name: str, beta: float | None, base: str, base_beta: float | None) -> 
 @gin.configurable("group_vae_labels")
 def group_vae_labels(beta: float | None = None) -> GroupVAE:
     """gin's `@group_vae_labels()`: GVAE told the changed factors (`group_vae_labels.beta`)."""
+    gin_validation.check_parameters("group_vae_labels", locals(), _GIN_RULES["group_vae_labels"])
     beta = _beta("group_vae_labels", beta, "group_vae", group_vae_beta())
     return GroupVAE(beta, use_labels=True, name="group_vae_labels")
 
@@ -249,6 +273,7 @@ def group_vae_labels(beta: float | None = None) -> GroupVAE:
 @gin.configurable("group_vae_argmax")
 def group_vae_argmax(beta: float | None = None) -> GroupVAE:
     """gin's `@group_vae_argmax()`: Ada-GVAE (`group_vae_argmax.beta`)."""
+    gin_validation.check_parameters("group_vae_argmax", locals(), _GIN_RULES["group_vae_argmax"])
     beta = _beta("group_vae_argmax", beta, "group_vae", group_vae_beta())
     return GroupVAE(beta, use_labels=False, name="group_vae_argmax")
 
@@ -256,6 +281,7 @@ def group_vae_argmax(beta: float | None = None) -> GroupVAE:
 @gin.configurable("mlvae_labels")
 def mlvae_labels(beta: float | None = None, dlib_variance: bool = False) -> MLVAE:
     """gin's `@mlvae_labels()`: ML-VAE told the changed factors (`mlvae_labels.beta`)."""
+    gin_validation.check_parameters("mlvae_labels", locals(), _GIN_RULES["mlvae_labels"])
     beta = _beta("mlvae_labels", beta, "mlvae", mlvae_beta())
     return MLVAE(beta, use_labels=True, name="mlvae_labels", dlib_variance=dlib_variance)
 
@@ -263,5 +289,6 @@ def mlvae_labels(beta: float | None = None, dlib_variance: bool = False) -> MLVA
 @gin.configurable("mlvae_argmax")
 def mlvae_argmax(beta: float | None = None, dlib_variance: bool = False) -> MLVAE:
     """gin's `@mlvae_argmax()`: Ada-ML-VAE (`mlvae_argmax.beta`)."""
+    gin_validation.check_parameters("mlvae_argmax", locals(), _GIN_RULES["mlvae_argmax"])
     beta = _beta("mlvae_argmax", beta, "mlvae", mlvae_beta())
     return MLVAE(beta, use_labels=False, name="mlvae_argmax", dlib_variance=dlib_variance)

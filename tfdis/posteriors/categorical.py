@@ -18,7 +18,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfdis.training import devices
+from tfdis.runtime import replicas
+from tfdis.utils import gin_validation
 
 tfd = tfp.distributions
 
@@ -88,7 +89,7 @@ class RelaxedCategorical:
         """
         # Open interval keeps both logs finite.
         tiny = float(np.finfo(self.alpha.dtype.as_numpy_dtype).tiny)
-        uniform = devices.stateless_uniform(
+        uniform = replicas.stateless_uniform(
             tf.shape(self.alpha), seed=seed, minval=tiny, maxval=1.0, dtype=self.alpha.dtype
         )
         return -tf.math.log(-tf.math.log(uniform))
@@ -126,6 +127,13 @@ class RelaxedCategorical:
         return math.log(k) + tf.reduce_sum(self.alpha * tf.math.log(self.alpha + _EPS), axis=-1)
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {"relaxed_categorical": {"temperature": {"kind": "number", "positive": True}}},
+)
+
+
 @gin.configurable("relaxed_categorical")
 def make_relaxed_categorical(alpha: tf.Tensor, temperature: float = 0.67) -> RelaxedCategorical:
     """Builds the gin-chosen relaxed categorical (`relaxed_categorical.temperature`, 0.67).
@@ -134,4 +142,7 @@ def make_relaxed_categorical(alpha: tf.Tensor, temperature: float = 0.67) -> Rel
         alpha: `[B, K]` class probabilities.
         temperature: Gumbel-softmax temperature.
     """
+    gin_validation.check_parameters(
+        "relaxed_categorical", locals(), _GIN_RULES["relaxed_categorical"]
+    )
     return RelaxedCategorical(alpha, temperature)

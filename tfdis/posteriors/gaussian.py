@@ -19,7 +19,8 @@ import gin
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfdis.training import devices
+from tfdis.runtime import replicas
+from tfdis.utils import gin_validation
 
 tfd = tfp.distributions
 
@@ -63,7 +64,7 @@ class FactorizedGaussian:
         In a multi-replica step the rows are this replica's rows of the global batch's draw, so
         sharding leaves every example's noise as on one device.
         """
-        return devices.stateless_normal(tf.shape(self.mean), seed=seed, dtype=self.mean.dtype)
+        return replicas.stateless_normal(tf.shape(self.mean), seed=seed, dtype=self.mean.dtype)
 
     def sample(self, seed: tf.Tensor) -> tf.Tensor:
         return self.mean + self.stddev * self.sample_noise(seed)
@@ -125,7 +126,7 @@ class CorrelatedGaussian(FactorizedGaussian):
     def sample_noise(self, seed: tf.Tensor) -> tf.Tensor:
         # Exact and O(d): eps = sqrt(1-s) xi + sqrt(s) eta 1.
         shape = tf.shape(self.mean)
-        noise = devices.stateless_normal(
+        noise = replicas.stateless_normal(
             shape + tf.constant([0, 1]), seed=seed, dtype=self.mean.dtype
         )
         xi, eta = noise[:, :-1], noise[:, -1:]
@@ -142,6 +143,13 @@ class CorrelatedGaussian(FactorizedGaussian):
         return super().kl_to_prior() - 0.5 * logdet
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {"posterior": {"correlation": {"kind": "number", "minimum": 0, "below": 1}}},
+)
+
+
 @gin.configurable("posterior")
 def make_gaussian_posterior(
     mean: tf.Tensor, logvar: tf.Tensor, correlation: float = 0.0
@@ -153,6 +161,7 @@ def make_gaussian_posterior(
         logvar: `[B, d]` log-variances.
         correlation: noise correlation s; 0 gives the factorized posterior.
     """
+    gin_validation.check_parameters("posterior", locals(), _GIN_RULES["posterior"])
     if correlation == 0.0:
         return FactorizedGaussian(mean, logvar)
     return CorrelatedGaussian(mean, logvar, correlation)

@@ -19,8 +19,9 @@ import gin
 import tensorflow as tf
 from absl import logging
 
-from tfdis.training.export import load_saved_model, read_model_metadata, save_module_atomically
-from tfdis.utils import gin_utils, layout, results
+from tfdis.utils import gin_utils, gin_validation, layout, results
+from tfdis.utils.model_metadata import read_model_metadata
+from tfdis.utils.saved_models import load_saved_model, save_module_atomically
 
 
 class RepresentationModule(tf.Module):
@@ -77,6 +78,19 @@ def _with_categories(latents: tf.Tensor, outputs: dict) -> tf.Tensor:
     return tf.concat([latents, tf.cast(outputs["category"], latents.dtype)], axis=1)
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "postprocess": {
+            "postprocess_fn": {"kind": "callable"},
+            "random_seed": {"kind": "int", "minimum": 0},
+            "name": {"kind": "str"},
+        }
+    },
+)
+
+
 @gin.configurable("mean_representation", allowlist=[])
 def mean_representation(trained, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """The posterior mean as the representation (dlib's default), plus any categories."""
@@ -109,6 +123,7 @@ def postprocess(
         random_seed: seed of sampled representations.
         name: label recorded in the results.
     """
+    gin_validation.check_parameters("postprocess", locals(), _GIN_RULES["postprocess"])
     del name
     start = time.time()
     trained_dir = layout.saved_model_dir(model_dir)

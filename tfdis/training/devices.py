@@ -20,170 +20,25 @@ Random draws name the Philox generator (TF's CPU default), so XLA-compiled steps
 generator differs, draw the same noise. XLA's CPU log1p/exp still differ from TF's kernels by
 about 3e-5 relative, so compiled and plain loss curves agree to about 1e-4, not bit for bit.
 
-How a multi-replica step works (`make_train_function`): the global batch of `model.batch_size`
-observations is cut into one contiguous shard per replica (`shard_batch`; replica r gets rows
-[r B/n, (r+1) B/n) of each of the step's batches). Each replica runs the model's own
-`train_step` on its shard with the optimizer updates deferred (`apply_updates_if_finite`
-records them instead of applying them); its gradients are divided by the number of replicas n,
-because Keras 3's TF optimizer SUMs gradients across replicas (keras/src/backend/tensorflow/
-optimizer.py, `_all_reduce_sum_gradients`), so the update is the gradient of the mean over
-replicas of the shard losses. The NaN guard is global: the updates run, for every replica and
-optimizer, only if every replica's loss and gradients are finite (a `tf.cond` in cross-replica
-context around a second `strategy.run`, since a cross-replica merge cannot sit inside a
-conditional within a replica), and the step then raises like the single-device one. Metric
-trackers are rebuilt under the strategy (on-read variables) and read in cross-replica context,
-so the logs are the global values.
-
-Which models give the single-device update of the global batch (up to float rounding):
-
-- Exactly, per-example losses: beta-VAE/VAE, CascadeVAE before its discrete code starts.
-- Exactly, with what needs the whole batch gathered or averaged across replicas
-  (`all_gather_batch`, `cross_replica_mean`, both differentiable): AnnealedVAE and JointVAE
-  (|KL - C| of the global batch-mean KL), DIP-VAE I/II (covariance of the gathered means),
-  beta-TCVAE and RTC-beta-TCVAE (MWS/MSS over the gathered batch: every replica scores all B
-  codes against all B posteriors, as one device does), FactorVAE and RTC-FactorVAE
-  (`permute_dims` of the gathered codes; each replica keeps its rows), CascadeVAE's discrete step
-  (the assignment is solved on the gathered B x K costs, so the same-category penalty counts
-  pairs of the whole batch), RTC's eta schedule (the variance term averaged across replicas).
-- The reparameterization, Gumbel and permutation noise is drawn for the global batch and sliced
-  (`stateless_normal`, `stateless_uniform`), so a replica sees the noise its rows get on one
-  device.
-- Refused: InfoGAN (its generator's BatchNormalization would normalize each shard with its own
-  statistics and its moving averages have no cross-replica aggregation).
-
-tests/training/test_distribute.py checks this on two logical CPU devices against one device,
-step by step (losses, every logged term, weights and optimizer slots) for beta-VAE (Adam and
-SGD), FactorVAE (two-batch), RTC-FactorVAE and CascadeVAE (discrete step on), and with
-`-m slow` for AnnealedVAE, beta-TCVAE (MWS and MSS), DIP-VAE I/II, FactorVAE and JointVAE.
+The modules of a run's devices: `strategies` (accelerators, strategy, XLA), `dtype_policy`
+(precision), this module (the resolved `DeviceSetup`, what a model can run as chosen, building
+under the strategy and the policy), `step_functions` (the train and test steps, sharded input)
+and, below the models, `tfdis.runtime` (what a loss needs inside a replica step).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import tempfile
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import keras
 import tensorflow as tf
 from absl import logging
 
-DISTRIBUTIONS = ("default", "mirrored", "multi_worker_mirrored")
-PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
-# Mixed precision on CPUs under "auto" (used only on CPUs with bfloat16 instructions, see
-# `cpu_supports_bfloat16`). benchmarks/bench_precision.py measures the choice; the issue's rule
-# is mixed_bfloat16 when > 1.1x faster at batch 64 and 256 with agreeing losses.
-CPU_DEFAULT_PRECISION = "mixed_bfloat16"
-NON_FINITE_MESSAGE = "non-finite training loss or gradient"
-
-_state = threading.local()
-
-
-# --- choosing the devices -------------------------------------------------------------------
-
-
-def accelerators() -> list[str]:
-    """Device types of the visible accelerators: "GPU" and/or "TPU" (empty on a CPU machine)."""
-    return [kind for kind in ("GPU", "TPU") if tf.config.list_logical_devices(kind)]
-
-
-_STRATEGIES: dict[str, tf.distribute.Strategy] = {}
-
-
-def make_strategy(distribution: str) -> tf.distribute.Strategy:
-    """The `tf.distribute.Strategy` named by `model.distribution`.
-
-    A process makes one strategy per name and reuses it: strategies made later in the same
-    process would reuse the first one's collective keys, which TF's collective runtime rejects.
-
-    Args:
-        distribution: "default", "mirrored" or "multi_worker_mirrored".
-
-    Raises:
-        ValueError: an unknown name.
-    """
-    if distribution == "default":
-        return tf.distribute.get_strategy()
-    if distribution not in DISTRIBUTIONS:
-        raise ValueError(
-            f"Unknown model.distribution {distribution!r}; choose one of "
-            f"{', '.join(DISTRIBUTIONS)}."
-        )
-    if distribution not in _STRATEGIES:
-        if distribution == "mirrored":
-            devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-            strategy = tf.distribute.MirroredStrategy(devices=[device.name for device in devices])
-        else:
-            try:
-                strategy = tf.distribute.MultiWorkerMirroredStrategy()
-            except RuntimeError as error:
-                raise RuntimeError(
-                    "model.distribution='multi_worker_mirrored' must create its strategy before "
-                    "TensorFlow runs anything else in the process (collective ops are "
-                    f"configured at start-up); start training in a fresh process. TensorFlow "
-                    f"said: {error}"
-                ) from error
-        _STRATEGIES[distribution] = strategy
-    return _STRATEGIES[distribution]
-
-
-def resolve_jit_compile(jit_compile: bool | str) -> bool:
-    """`model.jit_compile`: "auto" is True when a GPU or TPU is visible, else False."""
-    if isinstance(jit_compile, bool):
-        return jit_compile
-    if jit_compile == "auto":
-        return bool(accelerators())
-    raise ValueError(f"model.jit_compile must be 'auto', True or False, got {jit_compile!r}")
-
-
-def _gpus_support_bfloat16() -> bool:
-    for gpu in tf.config.list_physical_devices("GPU"):
-        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
-        if not capability or tuple(capability) < (8, 0):
-            return False
-    return True
-
-
-def cpu_supports_bfloat16() -> bool:
-    """Whether the CPU has bfloat16 instructions (AVX512-BF16 or AMX-BF16; Linux's flags)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_precision(mixed_precision: str) -> str:
-    """`model.mixed_precision` as a Keras dtype policy name ("float32" or "mixed_bfloat16").
-
-    Raises:
-        ValueError: an unknown name, or "mixed_float16" (see the module docstring).
-    """
-    if mixed_precision not in PRECISIONS:
-        raise ValueError(
-            f"Unknown model.mixed_precision {mixed_precision!r}; choose one of "
-            f"{', '.join(PRECISIONS)}."
-        )
-    if mixed_precision == "mixed_float16":
-        raise ValueError(
-            "model.mixed_precision='mixed_float16' is not supported: float16 needs a loss-scale "
-            "optimizer, which the NaN guard and the two-optimizer models (FactorVAE, InfoGAN) "
-            "do not use. Use 'mixed_bfloat16' (same speed on GPUs of compute capability 8.0+, "
-            "no loss scaling needed) or 'float32'."
-        )
-    if mixed_precision != "auto":
-        return mixed_precision
-    kinds = accelerators()
-    if "TPU" in kinds:
-        return "mixed_bfloat16"
-    if "GPU" in kinds:
-        return "mixed_bfloat16" if _gpus_support_bfloat16() else "float32"
-    if CPU_DEFAULT_PRECISION == "mixed_bfloat16" and not cpu_supports_bfloat16():
-        return "float32"  # emulated bfloat16 is slower than float32
-    return CPU_DEFAULT_PRECISION
+from tfdis.training import dtype_policy, strategies
+from tfdis.training.strategies import accelerators
 
 
 @dataclasses.dataclass
@@ -250,12 +105,12 @@ def configure(
     mixed_precision: str = "auto",
 ) -> DeviceSetup:
     """Resolves the three switches (the strategy is created first, see `make_strategy`)."""
-    strategy = make_strategy(distribution)
+    strategy = strategies.make_strategy(distribution)
     return DeviceSetup(
         distribution=distribution,
         strategy=strategy,
-        jit_compile=resolve_jit_compile(jit_compile),
-        precision=resolve_precision(mixed_precision),
+        jit_compile=strategies.resolve_jit_compile(jit_compile),
+        precision=dtype_policy.resolve_precision(mixed_precision),
     )
 
 
@@ -314,17 +169,6 @@ def worker_model_dir(setup: DeviceSetup, model_dir: str) -> str:
     return tempfile.mkdtemp(prefix="tfdis_worker_")
 
 
-@contextlib.contextmanager
-def precision_policy(precision: str) -> Iterator[None]:
-    """Sets the global Keras dtype policy to `precision` and restores the previous one after."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
-
-
 def build_model(
     model: Any,
     setup: DeviceSetup,
@@ -337,264 +181,8 @@ def build_model(
     Under a strategy the metric trackers (created with the model, outside the strategy) are
     made again inside it, so replicas accumulate them locally and a read sums them.
     """
-    with setup.strategy.scope(), precision_policy(setup.precision):
+    with setup.strategy.scope(), dtype_policy.precision_policy(setup.precision):
         model.build_networks(observation_shape, noise_seed=noise_seed, dataset_size=dataset_size)
         model.configure_optimizers()
         if setup.distributed:
             model.trackers = {name: keras.metrics.Mean(name=name) for name in model.trackers}
-
-
-# --- inside a replica: sharded noise and global statistics ------------------------------------
-
-
-def _replica_context() -> tf.distribute.ReplicaContext | None:
-    """The replica context of a multi-replica step, None elsewhere."""
-    if not tf.distribute.has_strategy() or tf.distribute.in_cross_replica_context():
-        return None
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
-        return None
-    return context
-
-
-def num_replicas_in_step() -> int:
-    """Replicas sharing the current step: 1 outside a multi-replica `strategy.run`."""
-    context = _replica_context()
-    return 1 if context is None else int(context.num_replicas_in_sync)
-
-
-def local_rows(global_tensor: tf.Tensor, num_local: tf.Tensor | int) -> tf.Tensor:
-    """This replica's rows of a tensor over the global batch (`global_tensor` itself outside).
-
-    Replica r owns rows [r num_local, (r + 1) num_local), the rows of its input shard.
-    """
-    context = _replica_context()
-    if context is None:
-        return global_tensor
-    start = tf.cast(context.replica_id_in_sync_group, tf.int32) * tf.cast(num_local, tf.int32)
-    return global_tensor[start : start + num_local]
-
-
-def _sharded_draw(draw: Callable[[tf.Tensor], tf.Tensor], shape: Any) -> tf.Tensor:
-    context = _replica_context()
-    if context is None:
-        return draw(shape)
-    shape = tf.convert_to_tensor(shape, tf.int32)
-    num_local = shape[0]
-    global_shape = tf.concat([[num_local * context.num_replicas_in_sync], shape[1:]], axis=0)
-    return local_rows(draw(global_shape), num_local)
-
-
-def stateless_normal(shape: Any, seed: tf.Tensor, dtype: tf.DType = tf.float32) -> tf.Tensor:
-    """`tf.random.stateless_normal` with Philox, sharded: in a multi-replica step, the replica's
-    rows of the draw for the global batch (whose first dimension is n times `shape[0]`).
-
-    Philox is what TF's CPU kernels pick by default; naming it keeps the numbers under XLA too,
-    whose default generator differs. Use it for per-example noise of the replica's own rows only
-    (not on gathered tensors).
-    """
-    return _sharded_draw(
-        lambda s: tf.random.stateless_normal(s, seed=seed, dtype=dtype, alg="philox"), shape
-    )
-
-
-def stateless_uniform(
-    shape: Any, seed: tf.Tensor, minval: float = 0.0, maxval: float = 1.0, dtype=tf.float32
-) -> tf.Tensor:
-    """`tf.random.stateless_uniform`, sharded like `stateless_normal`."""
-    return _sharded_draw(
-        lambda s: tf.random.stateless_uniform(
-            s, seed=seed, minval=minval, maxval=maxval, dtype=dtype, alg="philox"
-        ),
-        shape,
-    )
-
-
-def all_gather_batch(value: tf.Tensor) -> tf.Tensor:
-    """The global batch of a per-replica `[b, ...]` tensor, in replica order (itself outside).
-
-    Differentiable: each replica's rows get the sum over replicas of the gradients flowing into
-    them, which with the 1/n gradient scaling of `make_train_function` is the gradient of the
-    global loss.
-    """
-    context = _replica_context()
-    if context is None:
-        return value
-    return context.all_gather(value, axis=0)
-
-
-def cross_replica_mean(value: tf.Tensor) -> tf.Tensor:
-    """The mean over replicas of a per-replica value (the global batch mean of a shard mean with
-    equal shards); `value` itself outside a multi-replica step. Differentiable."""
-    context = _replica_context()
-    if context is None:
-        return value
-    return context.all_reduce(tf.distribute.ReduceOp.MEAN, value)
-
-
-# --- deferred updates and the step functions --------------------------------------------------
-
-
-def defer_updates(loss: tf.Tensor, updates: Sequence[tuple]) -> bool:
-    """Records a step's `(optimizer, gradients, variables)` updates if a step built here is
-    tracing the model's `train_step`; returns whether it did (then the caller applies nothing).
-    """
-    pending = getattr(_state, "pending", None)
-    if pending is None:
-        return False
-    pending.append((loss, list(updates)))
-    return True
-
-
-@contextlib.contextmanager
-def _deferring_updates() -> Iterator[list]:
-    _state.pending = pending = []
-    try:
-        yield pending
-    finally:
-        _state.pending = None
-
-
-def _run_deferred(model: Any, batch: tf.Tensor) -> tuple[tf.Tensor, list]:
-    """Runs `model.train_step(batch)` with its updates deferred: (loss, updates)."""
-    with _deferring_updates() as pending:
-        model.train_step(batch)
-    if not pending:
-        raise RuntimeError(
-            f"{type(model).__name__}.train_step applied no updates through "
-            "apply_updates_if_finite; it cannot run under a distribution strategy or XLA."
-        )
-    loss = tf.add_n([tf.cast(loss, tf.float32) for loss, _ in pending])
-    updates = [update for _, group in pending for update in group]
-    return loss, updates
-
-
-def _finite(loss: tf.Tensor, gradients: list) -> tf.Tensor:
-    gradients = [g for g in gradients if g is not None]
-    return tf.logical_and(
-        tf.reduce_all(tf.math.is_finite(loss)),
-        tf.math.is_finite(tf.linalg.global_norm(gradients)),
-    )
-
-
-def _apply(updates: Sequence[tuple]) -> tf.Tensor:
-    for optimizer, gradients, variables in updates:
-        optimizer.apply_gradients(zip(gradients, variables, strict=True))
-    return tf.constant(True)
-
-
-def tracker_results(model: Any) -> dict[str, tf.Tensor]:
-    """The running means of the model's trackers (global values in cross-replica context)."""
-    return {name: tracker.result() for name, tracker in model.trackers.items()}
-
-
-def make_train_function(model: Any, setup: DeviceSetup) -> Callable[[Any], dict]:
-    """The step function `batch -> logs` for `setup` (see the module docstring).
-
-    With the default strategy and no XLA this is `tf.function(model.train_step)`. The batch of
-    a multi-replica step is the output of `shard_batch`.
-    """
-    if not setup.distributed and not setup.jit_compile:
-        return tf.function(model.train_step)
-    if not setup.distributed:
-        return _make_compiled_step(model)
-    return _make_distributed_step(model, setup)
-
-
-def _make_compiled_step(model: Any) -> Callable:
-    # tf.debugging.Assert is dropped by XLA: the compiled part returns the finite flag and the
-    # outer (uncompiled) function asserts on it.
-    @tf.function(jit_compile=True)
-    def compiled(batch):
-        loss, updates = _run_deferred(model, batch)
-        finite = _finite(loss, [g for _, gradients, _ in updates for g in gradients])
-        tf.cond(finite, lambda: _apply(updates), lambda: tf.constant(False))
-        return finite
-
-    @tf.function
-    def step(batch):
-        finite = compiled(batch)
-        tf.debugging.Assert(finite, [NON_FINITE_MESSAGE])
-        return tracker_results(model)
-
-    return step
-
-
-def _make_distributed_step(model: Any, setup: DeviceSetup) -> Callable:
-    strategy, n = setup.strategy, setup.num_replicas
-    plan: dict[str, list] = {}  # (optimizer, variables, has_gradient) per update, from tracing
-
-    def compute(shard):
-        loss, updates = _run_deferred(model, shard)
-        plan["updates"] = [
-            (optimizer, variables, [g is not None for g in gradients])
-            for optimizer, gradients, variables in updates
-        ]
-        all_gradients = [g for _, gradients, _ in updates for g in gradients]
-        bad = tf.cast(tf.logical_not(_finite(loss, all_gradients)), tf.int32)
-        # Keras SUMs gradients across replicas: 1/n makes the update the global mean's.
-        scaled = [[g / n for g in gradients if g is not None] for _, gradients, _ in updates]
-        return scaled, bad
-
-    if setup.jit_compile:
-        compute = tf.function(compute, jit_compile=True)
-
-    def apply(gradients):
-        for (optimizer, variables, has_gradient), group in zip(
-            plan["updates"], gradients, strict=True
-        ):
-            kept = [v for v, has in zip(variables, has_gradient, strict=True) if has]
-            optimizer.apply_gradients(zip(group, kept, strict=True))
-
-    @tf.function
-    def step(distributed_batch):
-        gradients, bad = strategy.run(compute, (distributed_batch,))
-        finite = tf.equal(strategy.reduce(tf.distribute.ReduceOp.SUM, bad, axis=None), 0)
-
-        def apply_all():
-            strategy.run(apply, (gradients,))
-            return tf.constant(True)
-
-        tf.cond(finite, apply_all, lambda: tf.constant(False))
-        tf.debugging.Assert(finite, [NON_FINITE_MESSAGE])
-        return tracker_results(model)
-
-    return step
-
-
-def make_test_function(model: Any, setup: DeviceSetup) -> Callable[[Any], dict]:
-    """The evaluation step `batch -> logs` (`model.test_step`, sharded like training)."""
-    if not setup.distributed:
-        return tf.function(model.test_step)
-
-    @tf.function
-    def step(distributed_batch):
-        setup.strategy.run(model.test_step, (distributed_batch,))
-        return tracker_results(model)
-
-    return step
-
-
-def shard_batch(setup: DeviceSetup, batch: tf.Tensor, batches_per_step: int = 1) -> Any:
-    """The per-replica input of a step: replica r gets rows [r b, (r + 1) b) of each of the
-    `batches_per_step` consecutive batches of the global input, b = batch / n (`batch` itself
-    without a strategy).
-
-    Every worker of a multi-worker run reads the same global batches (the pipeline is a pure
-    function of the step) and keeps its replicas' rows.
-    """
-    if not setup.distributed:
-        return batch
-    n = setup.num_replicas
-
-    def shard(tensor: tf.Tensor, r: int) -> tf.Tensor:
-        parts = tf.split(tensor, batches_per_step, axis=0)
-        local = int(parts[0].shape[0]) // n
-        return tf.concat([part[r * local : (r + 1) * local] for part in parts], axis=0)
-
-    def value_fn(context: tf.distribute.experimental.ValueContext) -> Any:
-        # A nest of tensors (pairs: observations and labels) is cut tensor by tensor.
-        r = context.replica_id_in_sync_group
-        return tf.nest.map_structure(lambda tensor: shard(tensor, r), batch)
-
-    return setup.strategy.experimental_distribute_values_from_function(value_fn)

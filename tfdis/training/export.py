@@ -26,18 +26,11 @@ policy (`model.mixed_precision`); their outputs are cast.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
-
 import tensorflow as tf
 
 from tfdis.models.vae import BaseVAE
 from tfdis.posteriors import make_gaussian_posterior
-from tfdis.utils import results
-
-METADATA_FILE = "tfdis_model.json"
+from tfdis.utils.saved_models import save_module_atomically
 
 
 def _empty_batch_safe(fn, images: tf.Tensor, *args) -> dict[str, tf.Tensor]:
@@ -217,30 +210,6 @@ class DiscreteCodeExportModule(tf.Module):
         return {name: getattr(self, name).get_concrete_function() for name in self._names}
 
 
-def save_module_atomically(
-    module: tf.Module,
-    signatures: dict,
-    export_dir: str,
-    metadata: dict | None = None,
-) -> None:
-    """Saves a SavedModel to a sibling temporary directory, then renames it into place."""
-    parent = os.path.dirname(os.path.abspath(export_dir))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-export-")
-    try:
-        os.chmod(tmp, results.default_mode(directory=True))  # mkdtemp's 0700 would stick
-        tf.saved_model.save(module, tmp, signatures=signatures)
-        if metadata is not None:
-            with open(os.path.join(tmp, METADATA_FILE), "w") as f:
-                json.dump(metadata, f, indent=2, sort_keys=True)
-        if os.path.exists(export_dir):
-            shutil.rmtree(export_dir)
-        os.replace(tmp, export_dir)
-    finally:
-        if os.path.exists(tmp):
-            shutil.rmtree(tmp)
-
-
 def export_vae(model: BaseVAE, export_dir: str, metadata: dict | None = None) -> None:
     """Exports `model` as a SavedModel with the signatures listed in this module's docstring."""
     discrete_sizes = list(getattr(model, "discrete_sizes", []))
@@ -255,24 +224,3 @@ def export_vae(model: BaseVAE, export_dir: str, metadata: dict | None = None) ->
     }
     info.update(metadata or {})
     save_module_atomically(module, module.signatures(), export_dir, info)
-
-
-def load_saved_model(export_dir: str):
-    """`tf.saved_model.load`, with a one-line `ValueError` for a truncated or corrupt export."""
-    try:
-        return tf.saved_model.load(export_dir)
-    except Exception as error:
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise ValueError(
-            f"cannot load the SavedModel in {export_dir} ({first}); it is truncated or corrupt: "
-            "retrain the run with --overwrite (or restore the directory from a copy)."
-        ) from error
-
-
-def read_model_metadata(export_dir: str) -> dict:
-    """The `tfdis_model.json` facts of an exported model (empty if it has none)."""
-    path = os.path.join(export_dir, METADATA_FILE)
-    if not os.path.exists(path):
-        return {}
-    with open(path) as f:
-        return json.load(f)

@@ -39,7 +39,7 @@ from tfdis.data import device_resident, pipeline
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models.stacked_networks import StackedNetwork
 from tfdis.models.vae import BaseVAE
-from tfdis.training import devices, interrupt, run_dir
+from tfdis.training import devices, interrupt, run_dir, strategies
 from tfdis.training import train as single
 from tfdis.training.progress import ProgressLogger
 from tfdis.utils import gin_utils, layout, results, run_lock
@@ -114,7 +114,7 @@ def resolve_models_per_chunk(models_per_chunk: int | None, num_models: int) -> i
     (8 MB) fit in; `benchmarks/bench_stacked.py --models_per_chunk=...` measures it.
     """
     if models_per_chunk is None:
-        on_accelerator = bool(devices.accelerators())
+        on_accelerator = bool(strategies.accelerators())
         return num_models if on_accelerator else 1
     if models_per_chunk < 1:
         raise ValueError(f"models_per_chunk must be positive, got {models_per_chunk}")

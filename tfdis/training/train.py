@@ -27,9 +27,19 @@ from tfdis.data import weak as weak_data
 from tfdis.data.named_data import get_named_ground_truth_data
 from tfdis.models import semi_supervised_vae
 from tfdis.models.vae import BaseVAE
-from tfdis.training import devices, eval_during_training, export, interrupt, run_dir
+from tfdis.runtime import deferred_updates
+from tfdis.training import devices, eval_during_training, export, interrupt, run_dir, step_functions
 from tfdis.training.progress import ProgressLogger, format_duration, logged
-from tfdis.utils import errors, gin_utils, gin_validation, layout, results, run_lock, safe_replace
+from tfdis.utils import (
+    errors,
+    gin_utils,
+    gin_validation,
+    image_grids,
+    layout,
+    results,
+    run_lock,
+    safe_replace,
+)
 
 RUN_CONFIG_FILE = run_dir.RUN_CONFIG_FILE
 # The input path ("device" or "tf_data") a run started with, reused when it resumes.
@@ -105,8 +115,6 @@ def _traversal_image(model: BaseVAE, observation: np.ndarray) -> np.ndarray:
 
     Row j moves latent j over [-2, 2]; models with categorical codes keep its categories.
     """
-    from tfdis.visualization.traversals import latent_traversal_image
-
     if hasattr(model, "decode_with_categories"):
         encoded = model.encode_discrete(observation[None])
         base, categories = encoded["mean"].numpy()[0], encoded["category"]
@@ -122,7 +130,9 @@ def _traversal_image(model: BaseVAE, observation: np.ndarray) -> np.ndarray:
             logits = model.decoder(tf.constant(latents, tf.float32))
             return tf.sigmoid(tf.cast(logits, tf.float32)).numpy()
 
-    return latent_traversal_image(decode_fn, base, TRAVERSAL_VALUES.astype(base.dtype))[None]
+    return image_grids.latent_traversal_image(decode_fn, base, TRAVERSAL_VALUES.astype(base.dtype))[
+        None
+    ]
 
 
 def recorded_precision(checkpoint_dir: str, mixed_precision: str) -> str:
@@ -181,6 +191,36 @@ def write_image_summaries(model: BaseVAE, preview: np.ndarray, step: int) -> Non
     tf.summary.image("latent_traversal", _traversal_image(model, preview[0]), step=step)
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "model": {
+            "training_steps": {"kind": "int", "positive": True},
+            "random_seed": {"kind": "int", "minimum": 0},
+            "batch_size": {"kind": "int", "positive": True},
+            "eval_steps": {"kind": "int", "positive": True},
+            "name": {"kind": "str"},
+            "model_num": {"kind": "int", "minimum": 0, "optional": True},
+            "checkpoint_every_steps": {"kind": "int", "positive": True},
+            "summary_every_steps": {"kind": "int", "positive": True},
+            "image_summary_every_steps": {"kind": "int", "positive": True},
+            "log_every_seconds": {"kind": "number", "minimum": 0},
+            "max_checkpoints_to_keep": {"kind": "int", "positive": True},
+            # Their values are checked where they are used (with the reason for each refusal).
+            "distribution": {"kind": "str"},
+            "jit_compile": {"kind": "bool", "also": ("auto",)},
+            "mixed_precision": {"kind": "str"},
+            "input_pipeline": {"kind": "str"},
+            "num_labelled_samples": {"kind": "int", "positive": True, "optional": True},
+            "train_percentage": {"kind": "number", "positive": True, "maximum": 1},
+            "supervised_data_seed": {"kind": "int", "minimum": 0, "optional": True},
+            "eval_every_steps": {"kind": "int", "minimum": 0},
+        }
+    },
+)
+
+
 @gin.configurable("model", denylist=["model_dir", "settings_only"])
 def train(
     model_dir: str,
@@ -225,7 +265,7 @@ def train(
         max_checkpoints_to_keep: checkpoints kept by the CheckpointManager.
         distribution: "default" (one device), "mirrored" (all local GPUs, else the logical CPU
             devices) or "multi_worker_mirrored" (hosts from TF_CONFIG); `batch_size` stays the
-            global batch. See `tfdis.training.devices` for which models are exact sharded.
+            global batch. See `tfdis.training.step_functions` for which models are exact sharded.
         jit_compile: XLA for the train step: "auto" (on when a GPU or TPU is visible), True,
             False.
         mixed_precision: "auto", "float32" or "mixed_bfloat16" (the networks' Keras dtype
@@ -249,27 +289,8 @@ def train(
     Returns:
         The train results dict (eval loss terms, elapsed_time, uuid, ...).
     """
+    gin_validation.check_parameters("model", locals(), _GIN_RULES["model"])
     del name  # recorded through the operative gin config
-    gin_validation.check_parameters(
-        "model",
-        locals(),
-        {
-            "training_steps": {"kind": "int", "positive": True},
-            "random_seed": {"kind": "int", "minimum": 0},
-            "batch_size": {"kind": "int", "positive": True},
-            "eval_steps": {"kind": "int", "positive": True},
-            "model_num": {"kind": "int", "minimum": 0, "optional": True},
-            "checkpoint_every_steps": {"kind": "int", "positive": True},
-            "summary_every_steps": {"kind": "int", "positive": True},
-            "image_summary_every_steps": {"kind": "int", "positive": True},
-            "log_every_seconds": {"kind": "number", "minimum": 0},
-            "max_checkpoints_to_keep": {"kind": "int", "positive": True},
-            # Their values are checked where they are used (with the reason for each refusal).
-            "distribution": {"kind": "str"},
-            "mixed_precision": {"kind": "str"},
-            "input_pipeline": {"kind": "str"},
-        },
-    )
     if not isinstance(model, BaseVAE):
         raise errors.ConfigError(f"model.model must be a tfdis model such as @vae(), got {model!r}")
     if settings_only:
@@ -337,7 +358,7 @@ def train(
             f"model.training_steps={training_steps}"
         )
 
-    train_fn = devices.make_train_function(model, setup)
+    train_fn = step_functions.make_train_function(model, setup)
     writer = tf.summary.create_file_writer(os.path.join(layout.tensorboard_dir(model_dir), "train"))
     preview = pipeline.sample_batch(data, 8, random_seed, 0, pipeline.EVAL_STREAM)
     step_batch = batch_size * model.batches_per_step
@@ -380,9 +401,11 @@ def train(
     with writer.as_default(), interrupt.stop_requests() as stop:
         for step, step_input in enumerate(step_inputs, start=start_step + 1):
             try:
-                logs = train_fn(devices.shard_batch(setup, step_input, model.batches_per_step))
+                logs = train_fn(
+                    step_functions.shard_batch(setup, step_input, model.batches_per_step)
+                )
             except tf.errors.InvalidArgumentError as error:
-                if devices.NON_FINITE_MESSAGE not in str(error):
+                if deferred_updates.NON_FINITE_MESSAGE not in str(error):
                     raise
                 # The failing update was not applied: weights and step counter are step - 1's.
                 if step - 1 > last_saved:
@@ -503,7 +526,7 @@ def evaluate_loss_terms(
     `setup` (the training run's devices) shards the batches as in training.
     """
     setup = setup or devices.configure("default", False, "float32")
-    test_fn = devices.make_test_function(model, setup)
+    test_fn = step_functions.make_test_function(model, setup)
     # A pair model's batch holds both observations of batch_size pairs.
     batches = model.batches_per_step if weak_data.is_pair_model(model) else 1
     dataset = weak_data.dataset_function(model)(
@@ -520,7 +543,7 @@ def evaluate_loss_terms(
     for batch in logged(dataset, max(1, eval_steps), "Final evaluation"):
         for tracker in model.metrics:
             tracker.reset_state()
-        logs = test_fn(devices.shard_batch(setup, batch, batches))
+        logs = test_fn(step_functions.shard_batch(setup, batch, batches))
         for key, value in logs.items():
             sums[key] = sums.get(key, 0.0) + float(np.float64(value.numpy()))
         count += 1

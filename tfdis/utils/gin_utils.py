@@ -12,11 +12,13 @@ from collections.abc import Callable, Sequence
 
 import gin
 
+from tfdis.utils import gin_validation
+
 # Modules whose import registers gin configurables.
 _CONFIGURABLE_MODULES = (
     "tfdis.data.named_data",
     "tfdis.models",
-    "tfdis.training.optimizers",
+    "tfdis.models.optimizers",
     "tfdis.training.train",
     "tfdis.postprocessing.postprocess",
     "tfdis.evaluation.evaluate",
@@ -64,9 +66,12 @@ def parse_config(
 ) -> None:
     """Clears gin, then parses config files and bindings (bindings win).
 
+    The bound values are then checked for type and range (`gin_validation.check_bindings`).
+
     Raises:
         ValueError: a binding names an unknown configurable or parameter; the message says which
             file or binding it came from.
+        ConfigError: a bound value has the wrong type or is out of range (named).
     """
     register_all_configurables()
     gin.clear_config()
@@ -84,6 +89,11 @@ def parse_config(
         except (ValueError, KeyError, SyntaxError) as error:
             gin.clear_config()
             raise ValueError(f"Invalid gin configuration in {source}: {error}") from error
+    try:  # the types and ranges of the bound values, before anything runs
+        gin_validation.check_bindings()
+    except gin_validation.ConfigError:
+        gin.clear_config()
+        raise
     if finalize:
         gin.finalize()
 

@@ -1,4 +1,7 @@
-"""Image grids and files: uint8 conversion, padded grids, PNG and animated GIF writing (Pillow).
+"""Image grids and files: uint8 conversion, grids, PNG and animated GIF writing (Pillow).
+
+The padded tile layout (`padded_grid`, `DEFAULT_PADDING`, `DEFAULT_PAD_VALUE`) lives in
+`tfdis.utils.image_grids`, which training's TensorBoard images share.
 
 Images are float arrays in [0, 1], `[H, W, C]` with C = 1 (grayscale) or 3 (RGB), as the
 datasets and the exported models produce them. Grids put `padding` pixels of `pad_value` between
@@ -20,10 +23,7 @@ import numpy as np
 from PIL import Image
 
 from tfdis.utils import results
-
-# Pixels between tiles and their value (white, as dlib's grids).
-DEFAULT_PADDING = 2
-DEFAULT_PAD_VALUE = 1.0
+from tfdis.utils.image_grids import DEFAULT_PAD_VALUE, DEFAULT_PADDING, padded_grid
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -42,39 +42,6 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(images)):
         raise ValueError("images hold NaN or infinite values; cannot convert them to uint8")
     return np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def padded_grid(
-    tiles: np.ndarray,
-    padding: int = DEFAULT_PADDING,
-    pad_value: float = DEFAULT_PAD_VALUE,
-) -> np.ndarray:
-    """Lays out a rectangular array of tiles as one image with padding between tiles.
-
-    Args:
-        tiles: `[R, K, H, W, C]`: R rows of K tiles.
-        padding: pixels between neighbouring tiles.
-        pad_value: value of the padding pixels.
-
-    Returns:
-        float32 `[R * H + (R - 1) * padding, K * W + (K - 1) * padding, C]`.
-    """
-    tiles = np.asarray(tiles, dtype=np.float32)
-    if tiles.ndim != 5:
-        raise ValueError(f"tiles must have shape [R, K, H, W, C], got {tiles.shape}")
-    if padding < 0:
-        raise ValueError(f"padding must be non-negative, got {padding}")
-    rows, cols, height, width, channels = tiles.shape
-    out = np.full(
-        (rows * height + (rows - 1) * padding, cols * width + (cols - 1) * padding, channels),
-        pad_value,
-        dtype=np.float32,
-    )
-    for r in range(rows):
-        for k in range(cols):
-            top, left = r * (height + padding), k * (width + padding)
-            out[top : top + height, left : left + width] = tiles[r, k]
-    return out
 
 
 def grid_shape(num_images: int, num_columns: int | None = None) -> tuple[int, int]:

@@ -1,8 +1,8 @@
 """Latent traversals: decode a base code with one latent dimension moved along a set of values.
 
-Pure numpy around a `decode_fn(latents [N, d]) -> images [N, H, W, C]`, so the same code draws
-traversals from an exported SavedModel (`tfdis.visualization.visualize`) and from the Keras
-decoder during training (TensorBoard).
+The values each kind moves a latent along; the grid a set of values draws (decode the base code
+with one dimension moved, through any numpy `decode_fn(latents [N, d]) -> images [N, H, W, C]`)
+is `tfdis.utils.image_grids.latent_traversal_image`, shared with training's TensorBoard images.
 
 The three kinds of dlib's `visualize_model.py` (`TRAVERSAL_KINDS`), each as a still grid
 (`traversal_grid_values`, monotone, one row per dimension) and as an animation
@@ -23,9 +23,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import stats
 
+from tfdis.utils import image_grids
 from tfdis.visualization import images as image_utils
-
-DecodeFn = Callable[[np.ndarray], np.ndarray]
 
 TRAVERSAL_KINDS = ("std_gaussian_cycle", "fitted_range_cycle", "fixed_interval_cycle")
 FIXED_INTERVAL = (-2.0, 2.0)
@@ -153,92 +152,16 @@ def _fitted_range(
     return low, high
 
 
-def traversal_latents(base_latent: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """The codes of a traversal: row j is the base code with dimension j set to its values.
-
-    Args:
-        base_latent: `(d,)`.
-        values: `(S,)` for every dimension, or `(d, S)` per dimension.
-
-    Returns:
-        float32 `(d, S, d)`: `out[j, s] = base` except `out[j, s, j] = values[j, s]`.
-    """
-    base_latent = np.asarray(base_latent, dtype=np.float32)
-    if base_latent.ndim != 1:
-        raise ValueError(f"base_latent must be 1-D (d,), got shape {base_latent.shape}")
-    d = len(base_latent)
-    values = np.asarray(values, dtype=np.float32)
-    if values.ndim == 1:
-        values = np.tile(values, (d, 1))
-    if values.ndim != 2 or values.shape[0] != d:
-        raise ValueError(f"values must have shape (S,) or ({d}, S), got {values.shape}")
-    latents = np.tile(base_latent, (d, values.shape[1], 1))
-    for j in range(d):
-        latents[j, :, j] = values[j]
-    return latents
-
-
-def latent_traversal_tiles(
-    decode_fn: DecodeFn, base_latent: np.ndarray, values: np.ndarray
-) -> np.ndarray:
-    """Decodes a traversal of every dimension: one `decode_fn` call per dimension.
-
-    Args:
-        decode_fn: numpy function `latents (N, d) -> images (N, H, W, C)`.
-        base_latent: `(d,)`.
-        values: `(S,)` or `(d, S)` (see `traversal_latents`).
-
-    Returns:
-        float32 `(d, S, H, W, C)`: tile `[j, s]` decodes the base with `z_j = values[j, s]`.
-    """
-    latents = traversal_latents(base_latent, values)
-    rows = []
-    for row in latents:
-        decoded = np.asarray(decode_fn(row), dtype=np.float32)
-        if decoded.ndim != 4 or len(decoded) != len(row):
-            raise ValueError(
-                f"decode_fn must return [N, H, W, C] images for N = {len(row)} codes, got "
-                f"{decoded.shape}"
-            )
-        rows.append(decoded)
-    return np.stack(rows)
-
-
-def latent_traversal_image(
-    decode_fn: DecodeFn,
-    base_latent: np.ndarray,
-    values: np.ndarray,
-    padding: int = 0,
-    pad_value: float = image_utils.DEFAULT_PAD_VALUE,
-) -> np.ndarray:
-    """A traversal grid as one image: row j moves latent dimension j over `values`.
-
-    Works with any numpy `decode_fn`, e.g. a wrapped Keras decoder during training.
-
-    Args:
-        decode_fn: `latents (N, d) -> images (N, H, W, C)`, images in [0, 1].
-        base_latent: `(d,)` code whose other dimensions stay fixed.
-        values: `(S,)` values for every dimension, or `(d, S)`.
-        padding: pixels between tiles (0 gives exactly `[d * H, S * W, C]`).
-        pad_value: value of the padding pixels.
-
-    Returns:
-        float32 `[d * H + (d - 1) * padding, S * W + (S - 1) * padding, C]` in [0, 1].
-    """
-    tiles = latent_traversal_tiles(decode_fn, base_latent, values)
-    return np.clip(image_utils.padded_grid(tiles, padding, pad_value), 0.0, 1.0)
-
-
 def traversal_animation_frames(
     tiles: np.ndarray,
     num_columns: int | None = None,
-    padding: int = image_utils.DEFAULT_PADDING,
-    pad_value: float = image_utils.DEFAULT_PAD_VALUE,
+    padding: int = image_grids.DEFAULT_PADDING,
+    pad_value: float = image_grids.DEFAULT_PAD_VALUE,
 ) -> np.ndarray:
     """Animation frames of a traversal: frame f shows every dimension's image at step f.
 
     Args:
-        tiles: `(d, F, H, W, C)` from `latent_traversal_tiles`.
+        tiles: `(d, F, H, W, C)` from `image_grids.latent_traversal_tiles`.
         num_columns: dimensions per row of a frame (`ceil(sqrt(d))` if None).
         padding, pad_value: see `images.padded_grid`.
 

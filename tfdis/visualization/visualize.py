@@ -33,8 +33,9 @@ import tensorflow as tf
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.data.named_data import get_named_ground_truth_data
-from tfdis.training.export import load_saved_model, read_model_metadata
-from tfdis.utils import layout, results, run_lock, safe_replace
+from tfdis.utils import image_grids, layout, results, run_lock, safe_replace
+from tfdis.utils.model_metadata import read_model_metadata
+from tfdis.utils.saved_models import load_saved_model
 from tfdis.visualization import images as image_utils
 from tfdis.visualization import plots, traversals
 from tfdis.visualization.visualize_dataset import factor_names
@@ -169,7 +170,7 @@ def write_traversals(
             grid_values = traversals.traversal_grid_values(
                 kind, d, num_steps, fitted_min, fitted_max
             )
-            still = traversals.latent_traversal_image(
+            still = image_grids.latent_traversal_image(
                 decode_fn, base, grid_values, padding=image_utils.DEFAULT_PADDING
             )
             written.append(
@@ -179,7 +180,7 @@ def write_traversals(
                 kind, base, num_frames, fitted_min, fitted_max
             )
             frames = traversals.traversal_animation_frames(
-                traversals.latent_traversal_tiles(decode_fn, base, cycle)
+                image_grids.latent_traversal_tiles(decode_fn, base, cycle)
             )
             written.append(
                 image_utils.save_gif(

@@ -89,7 +89,7 @@ def test_bad_inputs_raise():
         mig._mig_from_discrete(np.array([[0, 1], [1, 0]]), np.array([[0, 0]]))
     with pytest.raises(ValueError, match="equal N"):
         mig._compute_mig(np.zeros((2, 4)), np.zeros((1, 5), int))
-    with pytest.raises(ValueError, match="num_points"):
+    with pytest.raises(ValueError, match=r"^mig\.num_train must be a positive integer"):
         mig.compute_mig(
             tl.IdentityData(), tl.identity_representation, np.random.RandomState(0), num_train=0
         )

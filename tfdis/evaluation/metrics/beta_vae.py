@@ -13,9 +13,23 @@ from sklearn import linear_model
 
 from tfdis.data.ground_truth_data import GroundTruthData, require_interventions
 from tfdis.evaluation.metrics import utils
+from tfdis.utils import gin_validation
 
 # Points whose observation pairs are rendered and encoded together (2 * 64 * 16 = 2048 images).
 _POINTS_PER_CALL = 16
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "beta_vae_sklearn": {
+            "batch_size": {"kind": "int", "positive": True},
+            "num_train": {"kind": "int", "positive": True},
+            "num_eval": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -45,6 +59,7 @@ def compute_beta_vae_sklearn(
     Returns:
         `{"train_accuracy", "eval_accuracy"}`.
     """
+    gin_validation.check_parameters("beta_vae_sklearn", locals(), _GIN_RULES["beta_vae_sklearn"])
     del artifact_dir
     require_interventions(ground_truth_data, "beta_vae_sklearn")
     train_points, train_labels = _generate_training_batch(

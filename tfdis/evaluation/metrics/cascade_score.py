@@ -16,6 +16,21 @@ import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData, require_interventions
 from tfdis.evaluation.metrics import protocols
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "cascade_score": {
+            "num_samples_per_vote": {"kind": "int", "positive": True},
+            "num_votes": {"kind": "int", "positive": True},
+            "kl_threshold": {"kind": "number", "minimum": 0},
+            "num_variance_estimate": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -50,6 +65,7 @@ def compute_cascade_score(
     Returns:
         `{"cascade_score", "num_active_dims", "has_discrete_code"}`.
     """
+    gin_validation.check_parameters("cascade_score", locals(), _GIN_RULES["cascade_score"])
     del artifact_dir
     require_interventions(ground_truth_data, "cascade_score")
     if num_samples_per_vote < 2:

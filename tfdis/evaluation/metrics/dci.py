@@ -32,11 +32,27 @@ from sklearn import ensemble
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import parallel_boosting, utils
+from tfdis.utils import gin_validation
 
 BACKENDS = ("exact", "histogram")
 # The last fit's key and result: `unified_scores` after `dci` in one `tfdis_evaluate` samples the
 # same codes with the same seed, so its importance matrix reuses DCI's fit instead of repeating it.
 _LAST_FIT: dict = {}
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "dci": {
+            "n_jobs": {"kind": "int"},
+            "backend": {"kind": "str", "choices": BACKENDS},
+            "num_train": {"kind": "int", "positive": True},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -70,6 +86,7 @@ def compute_dci(
     Returns:
         `{"disentanglement", "completeness", "informativeness_train", "informativeness_test"}`.
     """
+    gin_validation.check_parameters("dci", locals(), _GIN_RULES["dci"])
     del artifact_dir
     codes, factors = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size

@@ -38,6 +38,22 @@ from sklearn import ensemble
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import dci, utils
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "dci_es": {
+            "n_jobs": {"kind": "int"},
+            "capacities": {"kind": "ints", "positive": True},
+            "num_trees": {"kind": "int", "positive": True},
+            "num_train": {"kind": "int", "positive": True},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -74,6 +90,7 @@ def compute_dci_es(
         `{"disentanglement", "completeness", "informativeness", "explicitness", "size"}` and
         `explicitness.factor_j` per factor.
     """
+    gin_validation.check_parameters("dci_es", locals(), _GIN_RULES["dci_es"])
     del artifact_dir
     codes, factors = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size

@@ -22,6 +22,18 @@ import numpy as np
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import utils
 from tfdis.evaluation.metrics.mig_sup import _check, _entropy
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "dcimig": {
+            "num_train": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -49,6 +61,7 @@ def compute_dcimig(
     Returns:
         `{"dcimig": float}` and `dcimig.factor_k` (S_k / H(v_k)) per factor.
     """
+    gin_validation.check_parameters("dcimig", locals(), _GIN_RULES["dcimig"])
     del artifact_dir
     codes, factors = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size

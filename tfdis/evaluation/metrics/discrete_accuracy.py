@@ -15,6 +15,19 @@ from scipy import optimize
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import protocols
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "discrete_accuracy": {
+            "num_samples": {"kind": "int", "positive": True},
+            "factor_index": {"kind": "int", "minimum": 0},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -44,6 +57,7 @@ def compute_discrete_accuracy(
     Returns:
         `{"accuracy", "num_categories_used"}`.
     """
+    gin_validation.check_parameters("discrete_accuracy", locals(), _GIN_RULES["discrete_accuracy"])
     del artifact_dir
     logits_fn = protocols.discrete_logits_fn(posterior_encoder)
     if logits_fn is None:

@@ -36,8 +36,26 @@ import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import predictors, utils
+from tfdis.utils import gin_validation
 
 SPLITS = ("iid", "extrapolation", "interpolation", "composition")
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "downstream_task": {
+            "split_factors": {"kind": "ints"},
+            "n_jobs": {"kind": "int"},
+            "num_train": {"kind": "int_or_ints", "positive": True},
+            "split": {"kind": "str", "choices": SPLITS},
+            "split_fraction": {"kind": "number", "positive": True, "below": 1},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -76,6 +94,7 @@ def compute_downstream_task(
     Returns:
         dlib's keys (module docstring) for every training size.
     """
+    gin_validation.check_parameters("downstream_task", locals(), _GIN_RULES["downstream_task"])
     del artifact_dir
     sizes = [num_train] if isinstance(num_train, int) else list(num_train)
     held_out, unscorable = _split_region(

@@ -14,6 +14,20 @@ import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import protocols
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "elbo_decomposition_metric": {
+            "num_points": {"kind": "int", "positive": True, "optional": True},
+            "num_samples": {"kind": "int", "positive": True, "optional": True},
+            "correlation": {"kind": "number", "minimum": 0, "below": 1, "optional": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -51,6 +65,9 @@ def compute_elbo_decomposition(
         `{"index_code_mutual_info", "total_correlation", "dimwise_kl", "estimated_kl",
         "analytic_kl", "dimwise_kl.<j>", "num_points", "whole_dataset"}`, the terms in nats.
     """
+    gin_validation.check_parameters(
+        "elbo_decomposition_metric", locals(), _GIN_RULES["elbo_decomposition_metric"]
+    )
     # Imported here: the estimator loads TensorFlow, which the other metrics do not need.
     from tfdis.estimators.elbo_decomposition import encode_dataset
 

@@ -13,8 +13,24 @@ import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData, require_interventions
 from tfdis.evaluation.metrics import utils
+from tfdis.utils import gin_validation
 
 _POINTS_PER_CALL = 32
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "factor_vae_score": {
+            "batch_size": {"kind": "int", "positive": True},
+            "num_train": {"kind": "int", "positive": True},
+            "num_eval": {"kind": "int", "positive": True},
+            "num_variance_estimate": {"kind": "int", "positive": True},
+        },
+        "prune_dims": {"threshold": {"kind": "number", "minimum": 0}},
+    },
+)
 
 
 @gin.configurable(
@@ -46,6 +62,7 @@ def compute_factor_vae(
     Returns:
         `{"train_accuracy", "eval_accuracy", "num_active_dims"}`.
     """
+    gin_validation.check_parameters("factor_vae_score", locals(), _GIN_RULES["factor_vae_score"])
     del artifact_dir
     require_interventions(ground_truth_data, "factor_vae_score")
     batch_size = utils.check_positive_int(batch_size, "batch_size")
@@ -75,6 +92,7 @@ def compute_factor_vae(
 @gin.configurable("prune_dims", denylist=["variances"])
 def prune_dims(variances: np.ndarray, threshold: float = 0.05) -> np.ndarray:
     """Boolean mask `(num_codes,)` of dimensions whose standard deviation is >= `threshold`."""
+    gin_validation.check_parameters("prune_dims", locals(), _GIN_RULES["prune_dims"])
     return np.sqrt(np.asarray(variances)) >= threshold
 
 

@@ -28,6 +28,20 @@ import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData, require_interventions
 from tfdis.evaluation.metrics import downstream_task, predictors, utils
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "fairness": {
+            "n_jobs": {"kind": "int"},
+            "num_test_points_per_class": {"kind": "int", "positive": True},
+            "num_train": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -60,6 +74,7 @@ def compute_fairness(
     Returns:
         dlib's keys (module docstring).
     """
+    gin_validation.check_parameters("fairness", locals(), _GIN_RULES["fairness"])
     del artifact_dir
     require_interventions(ground_truth_data, "fairness")
     num_test_points_per_class = utils.check_positive_int(

@@ -13,6 +13,19 @@ import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import utils
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "irs": {
+            "diff_quantile": {"kind": "number", "minimum": 0, "maximum": 1},
+            "num_train": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -33,6 +46,7 @@ def compute_irs(
     Returns:
         `{"IRS": float, "num_active_dims": number of non-constant codes}`.
     """
+    gin_validation.check_parameters("irs", locals(), _GIN_RULES["irs"])
     del artifact_dir
     codes, factors = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size

@@ -26,6 +26,19 @@ import numpy as np
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import utils
 from tfdis.evaluation.metrics.mig_sup import _check, _entropy
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "jemmig": {
+            "num_train": {"kind": "int", "positive": True},
+            "num_bins": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -55,6 +68,7 @@ def compute_jemmig(
     Returns:
         `{"jemmig", "jemmig_score"}` and `jemmig.factor_k` (normalized, lower is better).
     """
+    gin_validation.check_parameters("jemmig", locals(), _GIN_RULES["jemmig"])
     del artifact_dir
     codes, factors = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size

@@ -28,6 +28,7 @@ import numpy as np
 
 from tfdis.data.ground_truth_data import FactorGrid, GroundTruthData, require_interventions
 from tfdis.evaluation.metrics.protocols import PosteriorEncoder
+from tfdis.utils import gin_validation
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 # Total mass that skipped blocks may add, relative to the mixture density.
@@ -36,6 +37,19 @@ _SAMPLE_TILE = 512
 _COMPONENT_BLOCK = 2048
 _PAIRS_PER_CALL = 8
 _SHIFT_MARGIN = 30.0
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "mig_exact": {
+            "num_samples": {"kind": "int", "positive": True},
+            "factor_indices": {"kind": "ints", "minimum": 0, "optional": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -66,6 +80,7 @@ def compute_mig_exact(
     Returns:
         `{"mig_exact": float, "mig_exact_factor_<k>": gap of factor k, ...}`.
     """
+    gin_validation.check_parameters("mig_exact", locals(), _GIN_RULES["mig_exact"])
     del artifact_dir
     require_interventions(ground_truth_data, "mig_exact")
     grid = FactorGrid(ground_truth_data.factors_num_values)

@@ -15,6 +15,19 @@ from sklearn import linear_model, metrics
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import utils
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "modularity_explicitness": {
+            "num_train": {"kind": "int", "positive": True},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -35,6 +48,9 @@ def compute_modularity_explicitness(
     Returns:
         `{"modularity_score", "explicitness_score_train", "explicitness_score_test"}`.
     """
+    gin_validation.check_parameters(
+        "modularity_explicitness", locals(), _GIN_RULES["modularity_explicitness"]
+    )
     del artifact_dir
     codes, factors = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size

@@ -30,13 +30,32 @@ import numpy as np
 from sklearn import exceptions, linear_model, model_selection, multiclass
 
 from tfdis.evaluation.metrics import parallel_boosting
+from tfdis.utils import gin_validation
 
 MULTI_CLASS = ("multinomial", "ovr")
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "gradient_boosting_classifier": {
+            "num_threads": {"kind": "int"},
+        },
+        "logistic_regression_cv": {
+            "multi_class": {"kind": "str", "choices": MULTI_CLASS},
+        },
+        "predictor": {
+            "predictor_fn": {"kind": "callable"},
+        },
+    },
+)
 
 
 @gin.configurable("predictor")
 def make_predictor_fn(predictor_fn: Callable[..., object] = gin.REQUIRED) -> Callable[..., object]:
     """The gin-bound classifier factory (`predictor.predictor_fn`, dlib's `make_predictor_fn`)."""
+    gin_validation.check_parameters("predictor", locals(), _GIN_RULES["predictor"])
     return predictor_fn
 
 
@@ -60,6 +79,9 @@ def logistic_regression_cv(random_state: int | None = None, multi_class: str = "
     Returns:
         An unfitted classifier.
     """
+    gin_validation.check_parameters(
+        "logistic_regression_cv", locals(), _GIN_RULES["logistic_regression_cv"]
+    )
     del random_state
     if multi_class not in MULTI_CLASS:
         raise ValueError(f"logistic_regression_cv.multi_class must be one of {MULTI_CLASS}")
@@ -90,6 +112,9 @@ def gradient_boosting_classifier(random_state: int | None = None, num_threads: i
             and `score_fits` fit all factors in one shared pool of `n_jobs` threads instead.
             Results do not depend on either.
     """
+    gin_validation.check_parameters(
+        "gradient_boosting_classifier", locals(), _GIN_RULES["gradient_boosting_classifier"]
+    )
     threads = joblib.cpu_count() if num_threads == -1 else num_threads
     return parallel_boosting.StageParallelGradientBoostingClassifier(
         random_state=random_state, num_threads=threads

@@ -13,9 +13,23 @@ import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import protocols
+from tfdis.utils import gin_validation
 
 # Probabilities are clipped away from 0 and 1 so the NLL of an exact 0/1 pixel stays finite.
 _EPSILON = 1e-7
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "reconstruction": {
+            "num_points": {"kind": "int", "positive": True},
+            "active_threshold": {"kind": "number", "minimum": 0},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -39,6 +53,7 @@ def compute_reconstruction(
         `{"reconstruction_bernoulli", "reconstruction_l2", "kl_to_prior", "kl_to_prior.<j>",
         "active_units"}`.
     """
+    gin_validation.check_parameters("reconstruction", locals(), _GIN_RULES["reconstruction"])
     del artifact_dir
     reconstruct = getattr(posterior_encoder, "reconstruct", None)
     if reconstruct is None:

@@ -24,8 +24,31 @@ import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import dci, predictors, utils
+from tfdis.utils import gin_validation
 
 ImportanceFn = Callable[..., np.ndarray]
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "reduced_representation": {
+            "correlation_measure": {"kind": "callable"},
+        },
+        "factorwise_dci": {
+            "backend": {"kind": "str", "choices": dci.BACKENDS},
+            "n_jobs": {"kind": "int"},
+        },
+        "reduced_downstream_task": {
+            "n_jobs": {"kind": "int"},
+            "num_factors_to_remove": {"kind": "int", "minimum": 0},
+            "num_train": {"kind": "int_or_ints", "positive": True},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        },
+    },
+)
 
 
 @gin.configurable(
@@ -49,6 +72,7 @@ def compute_factorwise_dci(
         backend: DCI's backend ("exact": dlib's classifier, or "histogram").
         n_jobs: factors fitted in parallel.
     """
+    gin_validation.check_parameters("factorwise_dci", locals(), _GIN_RULES["factorwise_dci"])
     return dci.compute_importance_gbt(
         codes, factors, codes_test, factors_test, random_state, backend, n_jobs
     )[0]
@@ -57,6 +81,9 @@ def compute_factorwise_dci(
 @gin.configurable("reduced_representation", denylist=[])
 def make_correlation_measure(correlation_measure: ImportanceFn = compute_factorwise_dci):
     """The gin-bound importance function (`reduced_representation.correlation_measure`)."""
+    gin_validation.check_parameters(
+        "reduced_representation", locals(), _GIN_RULES["reduced_representation"]
+    )
     return correlation_measure
 
 
@@ -91,6 +118,9 @@ def compute_reduced_downstream_task(
     Returns:
         dlib's keys (module docstring).
     """
+    gin_validation.check_parameters(
+        "reduced_downstream_task", locals(), _GIN_RULES["reduced_downstream_task"]
+    )
     del artifact_dir
     sizes = [num_train] if isinstance(num_train, int) else list(num_train)
     scores = {}

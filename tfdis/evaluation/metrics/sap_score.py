@@ -18,6 +18,20 @@ from sklearn.exceptions import ConvergenceWarning
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import utils
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "sap_score": {
+            "continuous_factors": {"kind": "bool"},
+            "num_train": {"kind": "int", "positive": True},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -49,6 +63,7 @@ def compute_sap(
     Returns:
         `{"SAP_score": float}`.
     """
+    gin_validation.check_parameters("sap_score", locals(), _GIN_RULES["sap_score"])
     del artifact_dir
     codes, factors = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size

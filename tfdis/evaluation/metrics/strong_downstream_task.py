@@ -25,6 +25,21 @@ import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData, require_interventions
 from tfdis.evaluation.metrics import downstream_task, predictors, utils
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "strong_downstream_task": {
+            "n_jobs": {"kind": "int"},
+            "num_train": {"kind": "int_or_ints", "positive": True},
+            "n_experiment": {"kind": "int", "positive": True},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -58,6 +73,9 @@ def compute_strong_downstream_task(
     Returns:
         dlib's keys (module docstring).
     """
+    gin_validation.check_parameters(
+        "strong_downstream_task", locals(), _GIN_RULES["strong_downstream_task"]
+    )
     del artifact_dir
     require_interventions(ground_truth_data, "strong_downstream_task")
     n_experiment = utils.check_positive_int(n_experiment, "n_experiment")

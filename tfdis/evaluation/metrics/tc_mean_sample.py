@@ -12,6 +12,18 @@ import numpy as np
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import protocols
 from tfdis.evaluation.metrics.unsupervised import gaussian_total_correlation
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "tc_mean_sample": {
+            "num_points": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -27,6 +39,7 @@ def compute_tc_mean_sample(
     batch_size: int = 1024,
 ) -> dict[str, float]:
     """Encodes `num_points` observations and returns `{"tc_mean", "tc_sample"}` in nats."""
+    gin_validation.check_parameters("tc_mean_sample", locals(), _GIN_RULES["tc_mean_sample"])
     del artifact_dir
     if num_points < 2:
         raise ValueError(

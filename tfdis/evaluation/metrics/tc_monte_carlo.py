@@ -16,6 +16,20 @@ import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import protocols
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "tc_monte_carlo": {
+            "num_samples": {"kind": "int", "positive": True},
+            "num_batches": {"kind": "int", "positive": True},
+            "correlation": {"kind": "number", "minimum": 0, "below": 1, "optional": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -48,6 +62,7 @@ def compute_tc_monte_carlo(
     Returns:
         `{"tc_monte_carlo": mean estimate in nats, "tc_monte_carlo_std": std over batches}`.
     """
+    gin_validation.check_parameters("tc_monte_carlo", locals(), _GIN_RULES["tc_monte_carlo"])
     # Imported here: the estimator loads TensorFlow, which most metrics do not need.
     from tfdis.estimators import total_correlation
 

@@ -26,8 +26,26 @@ from scipy.sparse import csgraph, csr_matrix
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import dci, modularity_explicitness, sap_score, utils
+from tfdis.utils import gin_validation
 
 MatrixFn = Callable[..., np.ndarray]
+
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "importance_gbt_matrix": {
+            "backend": {"kind": "str", "choices": dci.BACKENDS},
+            "n_jobs": {"kind": "int"},
+        },
+        "unified_scores": {
+            "num_train": {"kind": "int", "positive": True},
+            "num_test": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        },
+    },
+)
 
 
 @gin.configurable(
@@ -60,6 +78,7 @@ def compute_unified_scores(
     Returns:
         `{"<matrix name>.<score>": float}` (see the module docstring).
     """
+    gin_validation.check_parameters("unified_scores", locals(), _GIN_RULES["unified_scores"])
     del artifact_dir
     codes, factors = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size
@@ -121,6 +140,9 @@ def importance_gbt_matrix(
     n_jobs: int = -1,
 ) -> np.ndarray:
     """DCI's gradient-boosted importance matrix `(num_codes, num_factors)`."""
+    gin_validation.check_parameters(
+        "importance_gbt_matrix", locals(), _GIN_RULES["importance_gbt_matrix"]
+    )
     importance, _, _ = dci.compute_importance_gbt(
         codes, factors, codes_test, factors_test, random_state, backend, n_jobs
     )

@@ -14,6 +14,18 @@ import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData
 from tfdis.evaluation.metrics import utils
+from tfdis.utils import gin_validation
+
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "unsupervised_metrics": {
+            "num_train": {"kind": "int", "positive": True},
+            "batch_size": {"kind": "int", "positive": True},
+        }
+    },
+)
 
 
 @gin.configurable(
@@ -29,6 +41,9 @@ def unsupervised_metrics(
     batch_size: int = utils.DEFAULT_ENCODE_BATCH,
 ) -> dict[str, float]:
     """Samples `num_train` codes and computes the unsupervised scores."""
+    gin_validation.check_parameters(
+        "unsupervised_metrics", locals(), _GIN_RULES["unsupervised_metrics"]
+    )
     del artifact_dir
     codes, _ = utils.generate_batch_factor_code(
         ground_truth_data, representation_function, num_train, random_state, batch_size

@@ -12,6 +12,7 @@ import gin
 import numpy as np
 
 from tfdis.data.ground_truth_data import GroundTruthData
+from tfdis.utils import gin_validation
 
 RepresentationFunction = Callable[[np.ndarray], np.ndarray]
 
@@ -116,6 +117,18 @@ def histogram_discretize(target: np.ndarray, num_bins: int = 20) -> np.ndarray:
     return discretized
 
 
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "discretizer": {
+            "discretizer_fn": {"kind": "callable"},
+            "num_bins": {"kind": "int", "positive": True},
+        }
+    },
+)
+
+
 @gin.configurable("discretizer", allowlist=["discretizer_fn", "num_bins"])
 def make_discretizer(
     target: np.ndarray,
@@ -123,6 +136,7 @@ def make_discretizer(
     discretizer_fn: Callable[[np.ndarray, int], np.ndarray] = histogram_discretize,
 ) -> np.ndarray:
     """Discretizes `(num_codes, num_points)` codes with the gin-bound discretizer (dlib)."""
+    gin_validation.check_parameters("discretizer", locals(), _GIN_RULES["discretizer"])
     return discretizer_fn(target, num_bins)
 
 

@@ -9,6 +9,30 @@ import keras
 
 from tfdis.utils import gin_validation
 
+_NUMBER = {"kind": "number"}
+# Types and ranges of the public gin parameters (see tfdis.utils.gin_validation).
+_GIN_RULES = gin_validation.register(
+    __name__,
+    {
+        "AdamOptimizer": {
+            "learning_rate": {**_NUMBER, "positive": True},
+            "beta1": {**_NUMBER, "minimum": 0, "below": 1},
+            "beta2": {**_NUMBER, "minimum": 0, "below": 1},
+            "epsilon": {**_NUMBER, "minimum": 0},
+            "weight_decay": {**_NUMBER, "minimum": 0, "optional": True},
+            "name": {"kind": "str"},
+            "use_locking": {"kind": "bool"},
+        },
+        **{
+            name: {
+                "optimizer_fn": {"kind": "callable"},
+                "learning_rate": {**_NUMBER, "positive": True, "optional": True},
+            }
+            for name in ("vae_optimizer", "discriminator_optimizer", "generator_optimizer")
+        },
+    },
+)
+
 
 @gin.configurable("AdamOptimizer")
 def adam_optimizer(
@@ -24,19 +48,8 @@ def adam_optimizer(
 
     `name` and `use_locking` are accepted because dlib's configs bind them; TF2 ignores them.
     """
+    gin_validation.check_parameters("AdamOptimizer", locals(), _GIN_RULES["AdamOptimizer"])
     del name, use_locking
-    number = {"kind": "number"}
-    gin_validation.check_parameters(
-        "AdamOptimizer",
-        locals(),
-        {
-            "learning_rate": {**number, "positive": True},
-            "beta1": {**number, "minimum": 0, "maximum": 1},
-            "beta2": {**number, "minimum": 0, "maximum": 1},
-            "epsilon": {**number, "minimum": 0},
-            "weight_decay": {**number, "minimum": 0, "optional": True},
-        },
-    )
     if weight_decay:
         return keras.optimizers.AdamW(
             learning_rate=learning_rate,
@@ -65,6 +78,7 @@ def make_vae_optimizer(
     learning_rate: float | None = None,
 ) -> keras.optimizers.Optimizer:
     """The optimizer of the VAE's encoder and decoder."""
+    gin_validation.check_parameters("vae_optimizer", locals(), _GIN_RULES["vae_optimizer"])
     return _make_optimizer(optimizer_fn, learning_rate)
 
 
@@ -74,6 +88,9 @@ def make_discriminator_optimizer(
     learning_rate: float | None = None,
 ) -> keras.optimizers.Optimizer:
     """The optimizer of a model's discriminator (FactorVAE)."""
+    gin_validation.check_parameters(
+        "discriminator_optimizer", locals(), _GIN_RULES["discriminator_optimizer"]
+    )
     return _make_optimizer(optimizer_fn, learning_rate)
 
 
@@ -83,4 +100,7 @@ def make_generator_optimizer(
     learning_rate: float | None = None,
 ) -> keras.optimizers.Optimizer:
     """The optimizer of a GAN's generator (InfoGAN)."""
+    gin_validation.check_parameters(
+        "generator_optimizer", locals(), _GIN_RULES["generator_optimizer"]
+    )
     return _make_optimizer(optimizer_fn, learning_rate)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gin
 import pytest
 
-from tfdis.training import optimizers
+from tfdis.models import optimizers
 from tfdis.utils import gin_utils
 
 
