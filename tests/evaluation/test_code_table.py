@@ -17,6 +17,7 @@ from tfdis.data.dummy_data import IdentityObservationsData
 from tfdis.data.named_data import register_dataset
 from tfdis.data.npz_data import NpzData
 from tfdis.evaluation import code_table
+from tfdis.evaluation.metrics import mig_exact
 from tfdis.evaluation.runs import evaluate_run
 from tfdis.testing import TINY_TRAINING_BINDINGS, TinySquares, TinySquaresGrid
 from tfdis.training import train
@@ -67,7 +68,8 @@ SMALL = {
     ],
 }
 # Metrics that score the posterior encoder (means, variances, samples), not a representation
-# function: the code table does not apply to them (the test below checks this list).
+# function: the code table does not apply to them (the test below checks this list); exact MIG
+# reads a posterior table instead (tested below).
 POSTERIOR_METRICS = {
     "cascade_score", "discrete_accuracy", "elbo_decomposition", "mig_exact", "reconstruction",
     "tc_mean_sample", "tc_monte_carlo",
@@ -133,6 +135,69 @@ def test_every_representation_metric_scores_the_same_from_the_table(config, tmp_
     assert set(got) == set(expected)
     for key, value in _scores(expected).items():
         np.testing.assert_allclose(got[key], value, rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+class CountingPosterior:
+    """A fixed nonlinear Gaussian posterior that counts the observations it encodes."""
+
+    def __init__(self, input_dim: int, num_codes: int = 4):
+        random_state = np.random.RandomState(11)
+        self.weights = random_state.normal(size=(input_dim, num_codes))
+        self.encoded = 0
+
+    def encode(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        observations = np.asarray(observations, np.float64)
+        assert observations.ndim >= 2, "the encoder was handed observation indices"
+        self.encoded += len(observations)
+        flat = observations.reshape(len(observations), -1) @ self.weights
+        return np.tanh(flat / 2.0).astype(np.float32), (np.cos(flat) - 3.0).astype(np.float32)
+
+    def sample(self, observations: np.ndarray, seed: int) -> np.ndarray:
+        raise AssertionError("mig_exact draws its samples from the marginals")
+
+
+def test_mig_exact_scores_the_same_from_the_posterior_table(tmp_path):
+    data = IdentityObservationsData(num_factors=3, num_values=5, observation_shape=(3, 1, 1))
+    direct = CountingPosterior(data.num_factors)
+    expected = mig_exact.compute_mig_exact(
+        data, direct, np.random.RandomState(4), num_samples=60, batch_size=16
+    )
+    assert direct.encoded == 125
+
+    encoder = CountingPosterior(data.num_factors)
+    rows = code_table.encode_posterior_rows(encoder)
+    table = code_table.build_table(data, rows, str(tmp_path / "posterior.npy"), batch_size=40)
+    assert table.shape == (125, 8) and encoder.encoded == 125
+    posterior = code_table.TablePosterior(table, encoder)
+    got = mig_exact.compute_mig_exact(
+        code_table.IndexedGroundTruthData(data),
+        posterior,
+        np.random.RandomState(4),
+        num_samples=60,
+        batch_size=16,
+    )
+    assert encoder.encoded == 125  # every mean and log-variance came from the table
+    assert set(got) == set(expected)
+    for key, value in expected.items():
+        np.testing.assert_allclose(got[key], value, rtol=1e-9, atol=1e-12, err_msg=key)
+    # Images still reach the model; indices never ask it for samples.
+    images = data.observations_by_index(np.arange(3))
+    np.testing.assert_array_equal(posterior.encode(images)[1], encoder.encode(images)[1])
+    with pytest.raises(ValueError, match="not samples"):
+        posterior.sample(np.arange(3), seed=0)
+
+
+def test_only_encode_only_posterior_metrics_get_a_posterior_table(tmp_path):
+    data = IdentityObservationsData(num_factors=2, num_values=3, observation_shape=(2, 1, 1))
+    encoder = CountingPosterior(data.num_factors)
+    assert code_table.POSTERIOR_TABLE_METRICS == ("compute_mig_exact",)
+    for name in ("compute_tc_monte_carlo", "compute_elbo_decomposition", "compute_mig"):
+        assert code_table.with_posterior_table(str(tmp_path), data, encoder, name) is None
+    assert (
+        code_table.with_posterior_table(str(tmp_path), TinySquares(), encoder, "compute_mig_exact")
+        is None
+    )
+    assert encoder.encoded == 0
 
 
 def _npz_sample(tmp_path) -> NpzData:
@@ -243,3 +308,39 @@ def test_sampled_representation_encodes_every_draw(grid_run):
     )
     sampled = layout.postprocess_dir(grid_run, "sampled")
     assert not os.path.exists(os.path.join(sampled, code_table.TABLE_DIR))
+
+
+def test_saved_model_mig_exact_equal_with_and_without_the_posterior_table(grid_run):
+    bindings = ["mig_exact.num_samples = 20", "mig_exact.batch_size = 7"]
+    direct = evaluate_run(
+        grid_run,
+        ["mig_exact"],
+        overwrite=True,
+        gin_bindings=[*bindings, "evaluation.use_code_table = False"],
+    )
+    postprocessed = layout.postprocess_dir(grid_run, "mean")
+    table_path, record_path = code_table.table_paths(
+        postprocessed, TinySquaresGrid(), code_table.POSTERIOR
+    )
+    table_path = table_path.replace("TinySquaresGrid", "test_squares_grid")
+    record_path = record_path.replace("TinySquaresGrid", "test_squares_grid")
+    assert table_path.endswith("test_squares_grid.posterior.npy")
+    assert not os.path.exists(table_path)
+
+    tabled = evaluate_run(grid_run, ["mig_exact"], overwrite=True, gin_bindings=bindings)
+    assert set(_scores(tabled["mig_exact"])) == set(_scores(direct["mig_exact"]))
+    for key, value in _scores(direct["mig_exact"]).items():
+        np.testing.assert_allclose(tabled["mig_exact"][key], value, rtol=1e-5, atol=1e-6)
+
+    # The table holds the SavedModel's posterior means then log-variances, in index order.
+    from tfdis.evaluation.saved_model_functions import SavedModelPosterior
+
+    saved_model = layout.saved_model_dir(postprocessed)
+    mean, logvar = SavedModelPosterior(saved_model).encode(
+        TinySquaresGrid().observations_by_index(np.arange(32))
+    )
+    table = np.load(table_path, mmap_mode="r")
+    assert isinstance(table, np.memmap) and table.shape == (32, 2 * mean.shape[1])
+    np.testing.assert_allclose(table, np.concatenate([mean, logvar], axis=1), rtol=1e-5)
+    with open(record_path) as f:
+        assert json.load(f)["model_fingerprint"] == code_table.model_fingerprint(saved_model)

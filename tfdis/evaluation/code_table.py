@@ -16,6 +16,11 @@ The metric code is unchanged and keeps dlib's signature. The table lives in
 `<postprocessed>/code_tables/<dataset>.npy` (float32 `[num_indexed_observations, num_codes]`,
 read memory-mapped) beside `<dataset>.json`, which records the fingerprint of the SavedModel and
 of the dataset it was built from; a table whose fingerprint does not match is rebuilt.
+
+Exact MIG needs each observation's posterior means and log-variances, also deterministic
+functions of the image: `with_posterior_table` stores them as `<dataset>.posterior.npy`
+(float32 `[num_indexed_observations, 2 * d]`, means then log-variances) and hands the metric a
+`TablePosterior` whose `encode` looks indices up.
 """
 
 from __future__ import annotations
@@ -36,6 +41,12 @@ from tfdis.utils import layout, results
 RepresentationFunction = Callable[[np.ndarray], np.ndarray]
 
 TABLE_DIR = "code_tables"
+# Table kinds: the representation's codes, or the posterior's (mean, logvar) side by side.
+CODES = "codes"
+POSTERIOR = "posterior"
+# Posterior metrics that use the encoder through `encode` alone (the means and log-variances of
+# each dimension), so a posterior table serves them; by the metric function's name.
+POSTERIOR_TABLE_METRICS = ("compute_mig_exact",)
 # Postprocessing functions whose representation is a deterministic function of the image.
 DETERMINISTIC_REPRESENTATIONS = ("mean_representation",)
 # Observations rendered and encoded per call while building a table.
@@ -181,9 +192,16 @@ def _dataset_fingerprint(data: GroundTruthData) -> dict:
     }
 
 
-def table_paths(model_dir: str, data: GroundTruthData) -> tuple[str, str]:
-    """`(table.npy, table.json)` paths of `data`'s table in the postprocessed `model_dir`."""
+def table_paths(model_dir: str, data: GroundTruthData, kind: str = CODES) -> tuple[str, str]:
+    """`(table.npy, table.json)` paths of `data`'s table in the postprocessed `model_dir`.
+
+    `kind` is `CODES` (`<dataset>.npy`) or `POSTERIOR` (`<dataset>.posterior.npy`).
+    """
+    if kind not in (CODES, POSTERIOR):
+        raise ValueError(f"kind must be {CODES!r} or {POSTERIOR!r}, got {kind!r}")
     name = (data.name or type(data).__name__).replace(os.sep, "_")
+    if kind == POSTERIOR:
+        name += ".posterior"
     directory = os.path.join(model_dir, TABLE_DIR)
     return os.path.join(directory, f"{name}.npy"), os.path.join(directory, f"{name}.json")
 
@@ -251,13 +269,15 @@ def load_or_build_table(
     data: GroundTruthData,
     representation_function: RepresentationFunction,
     batch_size: int = BUILD_BATCH,
+    kind: str = CODES,
 ) -> np.ndarray:
     """The code table of `data` for the postprocessed model in `model_dir`, built if needed.
 
     A stored table is used only if its record matches the SavedModel's fingerprint and the
-    dataset's; otherwise it is rebuilt.
+    dataset's; otherwise it is rebuilt. `kind` names the table (`table_paths`);
+    `representation_function` gives its rows.
     """
-    table_path, record_path = table_paths(model_dir, data)
+    table_path, record_path = table_paths(model_dir, data, kind)
     record = {
         "model_fingerprint": model_fingerprint(layout.saved_model_dir(model_dir)),
         **_dataset_fingerprint(data),
@@ -296,3 +316,72 @@ def with_code_table(
         IndexedGroundTruthData(data),
         table_representation_function(table, representation_function),
     )
+
+
+class TablePosterior:
+    """A `PosteriorEncoder` whose `encode` looks observation indices up in a posterior table.
+
+    Args:
+        table: float32 `[num_indexed_observations, 2 * d]`, row i the mean `(d,)` then the
+            log-variance `(d,)` of observation i.
+        posterior_encoder: the model's posterior, for real observations `(B, H, W, C)`.
+    """
+
+    def __init__(self, table: np.ndarray, posterior_encoder):
+        if table.ndim != 2 or table.shape[1] % 2:
+            raise ValueError(f"a posterior table is (N, 2 * d), got shape {table.shape}")
+        self.table = table
+        self.posterior_encoder = posterior_encoder
+        self.num_codes = table.shape[1] // 2
+
+    def __getattr__(self, name: str):
+        if name in ("posterior_encoder", "table"):
+            raise AttributeError(name)
+        return getattr(self.posterior_encoder, name)
+
+    def encode(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`(mean, logvar)`, each `(B, d)`: looked up for indices `(B,)`, else encoded."""
+        array = np.asarray(observations)
+        if _is_indices(array):
+            rows = np.asarray(self.table[array])
+            return rows[:, : self.num_codes], rows[:, self.num_codes :]
+        return self.posterior_encoder.encode(observations)
+
+    def sample(self, observations: np.ndarray, seed: int) -> np.ndarray:
+        """The model's posterior sample of real observations (the table holds no samples)."""
+        if _is_indices(np.asarray(observations)):
+            raise ValueError(
+                "a posterior table holds means and log-variances, not samples; this metric "
+                "needs the per-sample path (evaluation.use_code_table = False)"
+            )
+        return self.posterior_encoder.sample(observations, seed)
+
+
+def encode_posterior_rows(posterior_encoder) -> RepresentationFunction:
+    """Observations `(B, H, W, C)` -> float32 `(B, 2 * d)`: mean then log-variance."""
+
+    def posterior_rows(observations: np.ndarray) -> np.ndarray:
+        mean, logvar = posterior_encoder.encode(observations)
+        return np.concatenate([np.asarray(mean), np.asarray(logvar)], axis=1).astype(np.float32)
+
+    return posterior_rows
+
+
+def with_posterior_table(
+    model_dir: str,
+    data: GroundTruthData,
+    posterior_encoder,
+    metric_name: str,
+) -> tuple[GroundTruthData, TablePosterior] | None:
+    """`(IndexedGroundTruthData, TablePosterior)`, or None if not applicable.
+
+    Applicable when the metric is one of `POSTERIOR_TABLE_METRICS` (it needs the means and
+    log-variances only, which are deterministic functions of the image) and
+    `indexes_observations(data)`. The table is `<dataset>.posterior.npy` beside the code table.
+    """
+    if metric_name not in POSTERIOR_TABLE_METRICS or not indexes_observations(data):
+        return None
+    table = load_or_build_table(
+        model_dir, data, encode_posterior_rows(posterior_encoder), kind=POSTERIOR
+    )
+    return IndexedGroundTruthData(data), TablePosterior(table, posterior_encoder)

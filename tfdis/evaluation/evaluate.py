@@ -8,7 +8,9 @@ run (unless `dataset.name` is bound), a fresh `np.random.RandomState(random_seed
 With `evaluation.use_code_table` (the default), a deterministic representation of a dataset
 whose observations are indexed by their factors is encoded once into a code table stored with
 the postprocessed model, and the metric looks codes up instead of encoding
-(`tfdis.evaluation.code_table`; same random draws, same scores).
+(`tfdis.evaluation.code_table`; same random draws, same scores). Exact MIG, which needs each
+observation's posterior means and log-variances only, reads them from a posterior table built
+the same way.
 """
 
 from __future__ import annotations
@@ -87,8 +89,9 @@ def evaluate(
         name: label recorded in the results.
         repeats: runs with seeds `random_seed, random_seed + 1, ...`; above 1 the results gain
             `k.mean` and `k.std` per numeric key (`tfdis.evaluation.repeats`).
-        use_code_table: look codes up in the model's code table where it applies (see the
-            module docstring); False encodes every observation the metric draws.
+        use_code_table: look codes (or, for exact MIG, posterior means and log-variances) up in
+            the model's tables where they apply (see the module docstring); False encodes every
+            observation the metric draws.
         representation_function: score this numpy function (`[B, H, W, C]` -> `[B, D]`)
             instead of a SavedModel; `model_dir` is then None and `dataset.name` must be bound.
 
@@ -119,6 +122,15 @@ def evaluate(
     }
     if "posterior_encoder" in parameters:
         kwargs["posterior_encoder"] = SavedModelPosterior(saved_model)
+        if use_code_table:
+            tabled = code_table.with_posterior_table(
+                model_dir,
+                ground_truth_data,
+                kwargs["posterior_encoder"],
+                getattr(evaluation_fn, "__name__", ""),
+            )
+            if tabled is not None:
+                kwargs["ground_truth_data"], kwargs["posterior_encoder"] = tabled
     else:
         representation_function = load_representation_function(saved_model)
         tabled = None

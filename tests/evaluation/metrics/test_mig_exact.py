@@ -82,3 +82,18 @@ def test_bad_inputs_raise():
         mig_exact._compute_mig_exact(z, z, z, factors, rs, factor_indices=[3])
     with pytest.raises(ValueError, match="single value"):
         mig_exact._compute_mig_exact(z, z, z, np.zeros((6, 1)), rs)
+
+
+def test_samples_are_drawn_from_each_dimensions_marginal():
+    # z_n ~ N(mean, exp(logvar)) per dimension: 200,000 draws put the sample mean within 5
+    # standard errors of the mean and the sample standard deviation within 1% of exp(logvar / 2).
+    n = 200_000
+    mean = np.tile(np.array([[2.0, -1.0]], np.float32), (n, 1))
+    logvar = np.tile(np.log(np.array([[0.25, 4.0]], np.float32)), (n, 1))
+    z = mig_exact.sample_marginals(mean, logvar, np.random.RandomState(0))
+    assert z.shape == (n, 2) and z.dtype == np.float32
+    std = np.array([0.5, 2.0])
+    assert np.all(np.abs(z.mean(axis=0) - [2.0, -1.0]) < 5 * std / np.sqrt(n))
+    np.testing.assert_allclose(z.std(axis=0), std, rtol=0.01)
+    again = mig_exact.sample_marginals(mean[:10], logvar[:10], np.random.RandomState(0))
+    np.testing.assert_array_equal(again, z[:10])

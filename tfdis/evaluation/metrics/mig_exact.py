@@ -1,6 +1,9 @@
 """Exact MIG of Chen et al. (2018, section 5; SPEC section 8) over the full factor grid.
 
-Every observation of the grid is encoded once and gets one posterior sample z_n. For each latent
+Every observation of the grid is encoded once and gets one posterior sample z_n, drawn from the
+marginals N(mean_j, exp(logvar_j)) (the estimator reads one dimension at a time, so the marginals
+are all it uses; this makes the score a function of the encoder's means and log-variances, which
+evaluation can look up in a posterior table instead of encoding). For each latent
 dimension j,
 
     H(z_j)       = -E_z log q(z_j),        q(z_j) = 1/N sum_n q(z_j | x_n),
@@ -69,8 +72,9 @@ def compute_mig_exact(
 
     Args:
         ground_truth_data: the dataset; its full grid (`num_observations` points) is walked.
-        posterior_encoder: `encode` -> `(mean, logvar)`, `sample(observations, seed)` -> z.
-        random_state: source of all randomness (observation noise, z seeds, sample subsets).
+        posterior_encoder: `encode` -> `(mean, logvar)` of each dimension's marginal; the
+            sample z_n is drawn from those marginals (`sample_marginals`).
+        random_state: source of all randomness (observation noise, z noise, sample subsets).
         artifact_dir: unused.
         num_samples: samples per entropy estimate (10000, as Chen et al.).
         factor_indices: factors to average over (default all). Chen et al. leave out
@@ -86,25 +90,41 @@ def compute_mig_exact(
     grid = FactorGrid(ground_truth_data.factors_num_values)
     num = grid.num_states
     factors = grid.index_to_features(np.arange(num))
-    seed = int(random_state.randint(2**31 - 1 - (num // batch_size + 1)))
-    means, logvars, samples = [], [], []
-    for i, start in enumerate(range(0, num, batch_size)):
+    noise_seed = int(random_state.randint(2**31 - 1))
+    means, logvars = [], []
+    for start in range(0, num, batch_size):
         observations = ground_truth_data.sample_observations_from_factors(
             factors[start : start + batch_size], random_state
         )
         mean, logvar = posterior_encoder.encode(observations)
         means.append(np.asarray(mean, np.float32))
         logvars.append(np.asarray(logvar, np.float32))
-        samples.append(np.asarray(posterior_encoder.sample(observations, seed + i), np.float32))
+    mean, logvar = np.concatenate(means), np.concatenate(logvars)
     return _compute_mig_exact(
-        np.concatenate(means),
-        np.concatenate(logvars),
-        np.concatenate(samples),
+        mean,
+        logvar,
+        sample_marginals(mean, logvar, np.random.RandomState(noise_seed)),
         factors,
         random_state,
         num_samples=num_samples,
         factor_indices=factor_indices,
     )
+
+
+def sample_marginals(
+    mean: np.ndarray, logvar: np.ndarray, random_state: np.random.RandomState
+) -> np.ndarray:
+    """One draw `(N, d)` float32 from each dimension's posterior N(mean, exp(logvar)).
+
+    The estimator reads each dimension on its own, so the marginals are all it needs (Chen et
+    al.'s reference code draws from the factorized posterior's parameters the same way); drawing
+    here rather than in the model makes the score a function of `(mean, logvar)`, which the
+    posterior table (`tfdis.evaluation.code_table`) stores.
+    """
+    noise = random_state.standard_normal(np.shape(mean)).astype(np.float32)
+    return (
+        np.asarray(mean, np.float32) + np.exp(0.5 * np.asarray(logvar, np.float32)) * noise
+    ).astype(np.float32)
 
 
 def _compute_mig_exact(
