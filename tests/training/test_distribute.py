@@ -11,6 +11,16 @@ compare what it wrote. Tolerances:
   1e-6; the odd Adam-updated weight whose gradient is a near-zero sum (comparable to Adam's
   epsilon) moves differently by up to about 2e-5 after 3 steps at learning rate 1e-3, as the two
   halves of the sum round differently.
+- The whole 6-step Adam training run (`training_run`): loss curve rtol 1e-5 as above, but its
+  weights and Adam moments are compared in aggregate (`_assert_adam_run_matches`): each
+  variable's difference within 1e-2 of its norm and at most 1% of all elements beyond rtol/atol
+  1e-4. Adam divides each gradient by its own running scale, so a weight whose gradient is a
+  near-cancelling sum takes an O(learning rate) step whose sign follows the rounding; the
+  changed weights then shift later gradients slightly. How much depends on the CPU's kernels:
+  on an AVX-512 machine 1,209 of about 2.1 million elements (0.06%) differ by more than 1e-4
+  (largest 2e-3 on a weight, 4.2e-3 relative on a moment) while the losses agree to 2e-6. A
+  replica that skipped the all-reduce would move weights by its own half-batch gradients and
+  fail the norm bound; gradient scale errors, which Adam hides, are caught by `betavae_sgd`.
 - XLA vs not: loss rtol 1e-3. XLA's CPU log1p/exp differ from TF's kernels by about 3e-5
   relative per pixel (0.09 nats on a 4096-pixel Bernoulli loss), so the curves agree to about
   1e-4, not to float32 rounding.
@@ -109,6 +119,23 @@ def _assert_arrays_match(default_path: str, mirrored_path: str) -> None:
         np.testing.assert_allclose(b[name], a[name], rtol=1e-4, atol=1e-4, err_msg=name)
 
 
+def _assert_adam_run_matches(default_path: str, mirrored_path: str) -> None:
+    """Weights and Adam moments of a multi-step Adam run, compared in aggregate (see top)."""
+    a, b = np.load(default_path), np.load(mirrored_path)
+    assert sorted(a.files) == sorted(b.files) and len(a.files) > 10
+    total = beyond = 0
+    for name in a.files:
+        x, y = a[name].astype(np.float64), b[name].astype(np.float64)
+        assert x.shape == y.shape, name
+        if a[name].dtype.kind != "f":
+            np.testing.assert_array_equal(y, x, err_msg=name)
+            continue
+        assert np.linalg.norm(y - x) <= 1e-2 * np.linalg.norm(x) + 1e-6, name
+        total += x.size
+        beyond += int(np.count_nonzero(~np.isclose(y, x, rtol=1e-4, atol=1e-4)))
+    assert beyond <= 0.01 * total, f"{beyond} of {total} elements differ by more than 1e-4"
+
+
 # --- two logical CPU devices ------------------------------------------------------------------
 
 
@@ -121,7 +148,7 @@ def test_mirrored_run_matches_the_single_device_loss_curve_and_weights(mirrored)
     _assert_logs_match(default["curve"], mirrored_run["curve"])
     losses = [logs["loss"] for logs in mirrored_run["curve"]]
     assert losses[-1] < losses[0]  # it trained
-    _assert_arrays_match(
+    _assert_adam_run_matches(
         os.path.join(out_dir, "training_default.npz"),
         os.path.join(out_dir, "training_mirrored.npz"),
     )
