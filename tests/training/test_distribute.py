@@ -152,12 +152,14 @@ def test_mirrored_run_matches_the_single_device_loss_curve_and_weights(mirrored)
         os.path.join(out_dir, "training_default.npz"),
         os.path.join(out_dir, "training_mirrored.npz"),
     )
-    # The exported encoders agree too (the SavedModel of a mirrored run is an ordinary one).
+    # The exported encoders agree too (the SavedModel of a mirrored run is an ordinary one), to
+    # what the weights' aggregate agreement allows: means of about 0.05 within 1e-4 (measured
+    # 1.1e-5 where 0.06% of the weights moved apart, see the module docstring).
     np.testing.assert_allclose(
         np.load(os.path.join(out_dir, "training_mirrored_encoded.npy")),
         np.load(os.path.join(out_dir, "training_default_encoded.npy")),
-        rtol=1e-4,
-        atol=1e-6,
+        rtol=1e-3,
+        atol=1e-4,
     )
     # Eval terms are computed sharded as well and agree.
     for key in ("loss", "reconstruction_loss", "kl_loss", "elbo"):
