@@ -241,12 +241,13 @@ _NORB_FILES = (
     ("46789", "training", "dat", 131896188, "5ffd6272a07d32695ee1082a26a41a93a37aab8c28da047f8c34ed348d214873"),
     ("46789", "training", "info", 71052, "de7eb932ebe7a4ee16217fead60660d0eb3d23632c2f4d1c51f88c501c17bf32"),
 )  # fmt: skip
-# MPI3D's URLs: the Google Cloud Storage files that dlib, disent (whose MD5s were taken of them)
-# and the authors' README first linked; then the authors' Hugging Face copy, which their README
+# MPI3D's URLs: the Google Cloud Storage files that the authors' README first linked and disent
+# fetches (its MD5s were taken of them); then the authors' Hugging Face copy, which their README
 # (github.com/rr-learning/disentanglement_dataset, "the download links have been updated") now
 # links. The MD5 is checked on either, so a copy that differs is refused. Not a mirror: dlib's
 # dlib_download_data fetches mpi3d_toy from .../data_npz/sim_toy_64x_ordered_without_heldout_
-# factors.npz, the earlier 460,800-image release (4 colours, 4 shapes), another file.
+# factors.npz, the earlier release the authors' README described as 460,800 images (4 colours,
+# 4 shapes), another file.
 _MPI3D = (
     "https://storage.googleapis.com/disentanglement_dataset/Final_Dataset/{}.npz",
     "https://huggingface.co/datasets/waleedgondal/mpi3d/resolve/main/{}.npz",
