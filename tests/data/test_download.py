@@ -166,6 +166,47 @@ def test_published_md5_is_checked(server, tmp_path):
         _fetch(tmp_path / "other", bad)
 
 
+def test_other_bytes_from_a_mirror_are_refused_and_the_next_url_tried(server, tmp_path):
+    # The built-in mirrors of Cars3D and MPI3D are checked by a published MD5 alone (no size):
+    # a URL that serves other bytes is deleted and the next one tried.
+    url, handler = server
+    handler.files["a.bin"] = body = _payload()
+    remote = RemoteFile(
+        "a.bin", (f"{url}/wrong/a.bin", f"{url}/files/a.bin"), md5=hashlib.md5(body).hexdigest()
+    )
+    targets, log = _fetch(tmp_path, remote)
+    assert open(targets[0], "rb").read() == body
+    (warning,) = [line for line in log.splitlines() if line.startswith("warning:")]
+    assert warning.startswith("warning: a.bin: checksum mismatch: MD5 ")
+    assert warning.endswith(
+        f"(deleted) from {url}/wrong/a.bin; trying the next mirror {url}/files/a.bin"
+    )
+
+
+def test_builtin_mirrors_come_with_a_published_checksum():
+    # A second URL is only trusted because the published checksum refuses a different file.
+    for source in download.SOURCES.values():
+        for remote in source.files:
+            assert len(set(remote.urls)) == len(remote.urls), remote.name
+            assert all(u.startswith(("https://", "http://")) for u in remote.urls), remote.name
+            if len(remote.urls) > 1:
+                assert remote.sha256 or remote.md5, remote.name
+                assert remote.published_by, remote.name
+    mirrored = {
+        name: len(remote.urls)
+        for name, source in download.SOURCES.items()
+        for remote in source.files
+        if len(remote.urls) > 1
+    }
+    assert mirrored == {
+        "dsprites": 2, "cars3d": 2, "mpi3d_toy": 2, "mpi3d_realistic": 2, "mpi3d_real": 2,
+    }  # fmt: skip
+    assert download.SOURCES["cars3d"].files[0].md5 == "4e866a7919c1beedf53964e6f7a23686"
+    for mode in ("mpi3d_toy", "mpi3d_realistic", "mpi3d_real"):
+        (remote,) = download.SOURCES[mode].files
+        assert all(u.endswith(f"/{mode}.npz") for u in remote.urls)
+
+
 def test_truncated_body_is_kept_for_resume_then_resumed(server, tmp_path):
     url, handler = server
     body = _payload()
@@ -385,7 +426,8 @@ def test_cli_fetches_from_a_mirror_and_lists(server, tmp_path):
         [*command, "--dataset=mpi3d_complex"], capture_output=True, text=True, env=env, timeout=60
     )
     assert by_hand.returncode == 1 and by_hand.stderr.startswith(
-        "tfdis_download_data: error: mpi3d_complex has no published download URL"
+        "tfdis_download_data: error: mpi3d_complex has no published download URL the fetcher "
+        "can use"
     )
     failed = subprocess.run(
         [*command, "--dataset=scream", f"--mirror={url}/404", "--mirror_only", "--timeout=5"],

@@ -14,6 +14,7 @@ from tfdis.data.device_resident import DeviceResidentObservations
 from tfdis.data.npz_data import NpzData
 from tfdis.data.paths import DatasetNotFoundError
 from tfdis.evaluation.metrics import beta_vae, factor_vae, mig
+from tfdis.utils import gin_utils
 
 SIZES = (3, 4, 5)
 
@@ -84,6 +85,114 @@ def test_labelled_sample_supports_sample_metrics_and_refuses_interventions(tmp_p
     assert "labelled sample" in str(error.value).splitlines()[0]
     with pytest.raises(ValueError, match="factor_vae_score needs interventions"):
         factor_vae.compute_factor_vae(data, codes, np.random.RandomState(0))
+
+
+# Each sample metric's gin config (small sizes, in-process fits) and what the math fixes on a
+# labelled sample of three independent binary factors, for codes equal to the factors and for
+# codes of noise: {key: (value for the factors, value for noise)}, each within `tolerance`.
+SAMPLE_METRICS = {
+    # A code equal to a binary factor predicts it exactly; every other code is independent of
+    # it and a balanced classifier scores chance (1/2): SAP = 1 - 1/2. Noise predicts nothing.
+    "sap_score": (
+        ["sap_score.num_train = 300", "sap_score.num_test = 300"],
+        {"SAP_score": (0.5, 0.0)}, 0.1,
+    ),
+    # Each factor is read from its own code only (D = C = 1), perfectly (accuracy 1); noise codes
+    # are equally (un)important for every factor (D = 0), read at chance.
+    "dci": (
+        ["dci.num_train = 300", "dci.num_test = 300", "dci.backend = 'exact'", "dci.n_jobs = 1"],
+        {"disentanglement": (1.0, 0.0), "completeness": (1.0, None),
+         "informativeness_test": (1.0, 0.5)}, 0.1,
+    ),
+    # Each code informs about one factor (modularity 1); the factors are linearly read out
+    # (ROC AUC 1), from noise at chance (AUC 1/2).
+    "modularity_explicitness": (
+        ["modularity_explicitness.num_train = 300", "modularity_explicitness.num_test = 300"],
+        {"modularity_score": (1.0, None), "explicitness_score_test": (1.0, 0.5)}, 0.1,
+    ),
+    # A code equal to a factor does not move when the other factors change: IRS = 1.
+    "irs": (["irs.num_train = 300"], {"IRS": (1.0, None)}, 1e-9),
+    # Logistic regression reads each factor exactly, from noise at chance.
+    "downstream_task_logistic_regression": (
+        ["downstream_task.num_train = [100]", "downstream_task.num_test = 300",
+         "downstream_task.n_jobs = 1"],
+        {"100:min_test_accuracy": (1.0, None), "100:mean_test_accuracy": (1.0, 0.5)}, 0.1,
+    ),
+    # Independent codes: no total correlation and (up to the plug-in estimate's bias on two bins)
+    # no mutual information; noise is independent too (its 20-bin plug-in MI is biased upward).
+    "unsupervised": (
+        ["unsupervised_metrics.num_train = 300"],
+        {"gaussian_total_correlation": (0.0, 0.0), "mutual_info_score": (0.0, None)}, 0.03,
+    ),
+}  # fmt: skip
+
+
+def _binary_sample(tmp_path) -> NpzData:
+    """400 labelled images of three independent binary factors, with nuisance pixels."""
+    rs = np.random.RandomState(0)
+    factors = rs.randint(0, 2, size=(400, 3))
+    images = _images_of(factors)
+    images[:, 4:, :, 0] = rs.randint(0, 256, size=(400, 4, 8))  # no factor is read from these
+    np.savez(tmp_path / "binary.npz", images=images, factors=factors)
+    return NpzData(str(tmp_path / "binary.npz"))
+
+
+def _noise_codes(random_state):
+    return lambda obs: random_state.normal(size=(len(obs), 3))
+
+
+@pytest.mark.parametrize("config", sorted(SAMPLE_METRICS))
+def test_labelled_sample_scores_every_sample_metric(tmp_path, config):
+    data = _binary_sample(tmp_path)
+    assert not data.is_full_grid and data.factors_num_values == [2, 2, 2]
+    bindings, expected, tolerance = SAMPLE_METRICS[config]
+    gin_utils.parse_config([f"metrics/{config}.gin"], bindings)
+    try:
+        metric = gin.query_parameter("evaluation.evaluation_fn").scoped_configurable_fn
+        scores = {
+            name: metric(
+                ground_truth_data=data,
+                representation_function=codes,
+                random_state=np.random.RandomState(0),
+                artifact_dir=str(tmp_path / name),
+            )
+            for name, codes in [
+                ("factors", _factor_codes),
+                ("noise", _noise_codes(np.random.RandomState(1))),
+            ]
+        }
+    finally:
+        gin.clear_config()
+    for key, (for_factors, for_noise) in expected.items():
+        np.testing.assert_allclose(scores["factors"][key], for_factors, atol=tolerance, err_msg=key)
+        if for_noise is not None:
+            np.testing.assert_allclose(scores["noise"][key], for_noise, atol=tolerance, err_msg=key)
+
+
+def test_unsupervised_mutual_information_sees_uncorrelated_dependent_codes(tmp_path):
+    # Codes f0 + f1 and f0 - f1 of independent fair bits are uncorrelated (cov = var f0 - var f1
+    # = 0), so the Gaussian total correlation stays 0, yet dependent: f0 + f1 in {0, 2} fixes
+    # f0 - f1 = 0. I = H(f0 - f1) - H(f0 - f1 | f0 + f1) = 3/2 ln 2 - 1/2 ln 2 = ln 2,
+    # and the score averages the 3 * 2 ordered pairs of codes: 2 ln 2 / 6.
+    data = _binary_sample(tmp_path)
+
+    def mixed(observations):
+        f = _factor_codes(observations)
+        return np.stack([f[:, 0] + f[:, 1], f[:, 0] - f[:, 1], f[:, 2]], axis=1)
+
+    gin_utils.parse_config(["metrics/unsupervised.gin"], SAMPLE_METRICS["unsupervised"][0])
+    try:
+        metric = gin.query_parameter("evaluation.evaluation_fn").scoped_configurable_fn
+        scores = metric(
+            ground_truth_data=data,
+            representation_function=mixed,
+            random_state=np.random.RandomState(0),
+            artifact_dir=None,
+        )
+    finally:
+        gin.clear_config()
+    np.testing.assert_allclose(scores["gaussian_total_correlation"], 0.0, atol=0.03)
+    np.testing.assert_allclose(scores["mutual_info_score"], np.log(2) / 3, atol=0.03)
 
 
 def _write(tmp_path, **arrays):

@@ -46,7 +46,7 @@ SMALL = {
     ],
     "sap_score": ["sap_score.num_train = 300", "sap_score.num_test = 100"],
     "unsupervised": ["unsupervised_metrics.num_train = 300"],
-    # The downstream metrics (issue 15a), for when they are merged.
+    # The downstream and fairness metrics (issue 15a).
     "downstream_task_boosted_trees": [
         "downstream_task.num_train = [20, 100]",
         "downstream_task.num_test = 50",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 
-import gin
 import pytest
 
 from tfdis.cli.evaluate import format_summary
@@ -13,7 +12,7 @@ from tfdis.evaluation.runs import evaluate_run
 from tfdis.postprocessing.runs import postprocess_run
 from tfdis.testing import TINY_TRAINING_BINDINGS
 from tfdis.training import train
-from tfdis.utils import gin_utils, layout
+from tfdis.utils import layout
 
 # dlib's disentanglement_lib/config/unsupervised_study_v1/{metric,postprocess}_configs/*.gin,
 # in dlib's syntax (licence header left out).
@@ -153,11 +152,6 @@ SMALL = [
 DOWNSTREAM_SMALL = ["downstream_task.num_train = [10, 100]", "downstream_task.num_test = 50"]
 
 
-def _has_configurable(name: str) -> bool:
-    gin_utils.register_all_configurables()
-    return gin.config._REGISTRY.get_match(name) is not None  # gin has no public lookup
-
-
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory) -> str:
     model_dir = str(tmp_path_factory.mktemp("dlib_gin") / "model")
@@ -211,14 +205,11 @@ def test_dlib_postprocess_configs_run_by_path(trained_run, dlib_configs):
         "mig",
         "modularity_explicitness",
         "sap_score",
-        # Need the downstream_task metric (branch issue-15a); they run once it is merged.
         "downstream_task_boosted_trees",
         "downstream_task_logistic_regression",
     ],
 )
 def test_dlib_metric_configs_run_by_path(trained_run, dlib_configs, name):
-    if name.startswith("downstream_task") and not _has_configurable("downstream_task"):
-        pytest.skip("needs the downstream_task metric (branch issue-15a)")
     path = os.path.join(dlib_configs, "metric_configs", f"{name}.gin")
     representation = os.path.join(dlib_configs, "postprocess_configs", "mean.gin")
     bindings = SMALL + (DOWNSTREAM_SMALL if name.startswith("downstream") else [])

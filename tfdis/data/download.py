@@ -10,10 +10,15 @@ half-written file: a failed transfer leaves at most the `.part` in the staging f
 rerun resumes it), and a file that fails its checksum is deleted.
 
 Checksums: where one is published (tensorflow-datasets' `checksums.tsv` for dSprites, Shapes3D and
-SmallNORB; the MD5s in the `disent` library's MPI3D table) it is checked. Where none is published
-(Cars3D's archive, the scream image, MPI3D's SHA-256) the size and SHA-256 of the first download
-are recorded in `<data dir>/.tfdis_downloads/recorded_checksums.json`, and later downloads must
-match them. `--list` reads `<data dir>/.tfdis_downloads/installed.json` (what was installed and
+SmallNORB; the full-file MD5s in the `disent` library for Cars3D's archive and MPI3D) it is
+checked. Where none is published (the scream image; the SHA-256 of Cars3D's archive and MPI3D) the
+size and SHA-256 of the first download are recorded in
+`<data dir>/.tfdis_downloads/recorded_checksums.json`, and later downloads must match them.
+
+Mirrors: a second URL is listed only where a public source documents that exact URL for that
+file, and only for a file with a published checksum, so a mirror that serves other bytes is
+refused (and the next URL tried) rather than installed. Each mirror's source is noted where it is
+listed; datasets without one (Shapes3D, SmallNORB, the scream image) say so in the README. `--list` reads `<data dir>/.tfdis_downloads/installed.json` (what was installed and
 verified, with each file's size and modification time) and reports each dataset as missing,
 present and verified, or present but unverified or changed.
 """
@@ -221,7 +226,10 @@ def _install_cars(fetched: dict[str, str], data_dir: str) -> None:
 # --- the sources --------------------------------------------------------------------------------
 
 _TFDS = "tensorflow-datasets checksums.tsv"
+# disent (github.com/nmichlo/disent) lists a 'full' MD5 (of the whole downloaded file,
+# disent/util/inout/hashing.py) for each file it fetches.
 _DISENT = "MD5 from the disent library's MPI3D table"
+_DISENT_CARS = "MD5 from the disent library's Cars3D table"
 DSPRITES_TARGET = os.path.join("dsprites", "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz")
 _DSPRITES_HDF5 = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.hdf5"
 _NORB = "smallnorb-5x{}x9x18x6x2x96x96-{}-{}.mat.gz"
@@ -233,7 +241,17 @@ _NORB_FILES = (
     ("46789", "training", "dat", 131896188, "5ffd6272a07d32695ee1082a26a41a93a37aab8c28da047f8c34ed348d214873"),
     ("46789", "training", "info", 71052, "de7eb932ebe7a4ee16217fead60660d0eb3d23632c2f4d1c51f88c501c17bf32"),
 )  # fmt: skip
-_MPI3D = "https://storage.googleapis.com/disentanglement_dataset/Final_Dataset/{}.npz"
+# MPI3D's URLs: the Google Cloud Storage files that the authors' README first linked and disent
+# fetches (its MD5s were taken of them); then the authors' Hugging Face copy, which their README
+# (github.com/rr-learning/disentanglement_dataset, "the download links have been updated") now
+# links. The MD5 is checked on either, so a copy that differs is refused. Not a mirror: dlib's
+# dlib_download_data fetches mpi3d_toy from .../data_npz/sim_toy_64x_ordered_without_heldout_
+# factors.npz, the earlier release the authors' README described as 460,800 images (4 colours,
+# 4 shapes), another file.
+_MPI3D = (
+    "https://storage.googleapis.com/disentanglement_dataset/Final_Dataset/{}.npz",
+    "https://huggingface.co/datasets/waleedgondal/mpi3d/resolve/main/{}.npz",
+)
 _MPI3D_MD5 = {
     "mpi3d_toy": "55889cb7c7dfc655d6e0277beee88868",
     "mpi3d_realistic": "59a6225b88b635365f70c91b3e52f70f",
@@ -260,7 +278,7 @@ def _mpi3d(mode: str) -> DatasetSource:
         (
             RemoteFile(
                 f"{mode}.npz",
-                (_MPI3D.format(mode),),
+                tuple(url.format(mode) for url in _MPI3D),
                 md5=_MPI3D_MD5[mode],
                 published_by=_DISENT,
             ),
@@ -328,7 +346,16 @@ SOURCES: dict[str, DatasetSource] = {
             (
                 RemoteFile(
                     "nips2015-analogy-data.tar.gz",
-                    ("http://www.scottreed.info/files/nips2015-analogy-data.tar.gz",),
+                    (
+                        # dlib's bin/dlib_download_data and disent's Cars3D loader.
+                        "http://www.scottreed.info/files/nips2015-analogy-data.tar.gz",
+                        # The author's earlier university page, as in
+                        # carpedm20/visual-analogy-tensorflow's download.sh.
+                        "http://www-personal.umich.edu/~reedscot/files/"
+                        "nips2015-analogy-data.tar.gz",
+                    ),
+                    md5="4e866a7919c1beedf53964e6f7a23686",
+                    published_by=_DISENT_CARS,
                 ),
             ),
             ("cars",),
@@ -339,7 +366,9 @@ SOURCES: dict[str, DatasetSource] = {
         _mpi3d("mpi3d_toy"),
         _mpi3d("mpi3d_realistic"),
         _mpi3d("mpi3d_real"),
-        # No canonical URL is published: listed so that --list reports it; fetched by hand.
+        # The authors' README links a Google Drive file (drive.google.com/file/d/
+        # 1Tp8eTdHxgUMtsZv5uAoYAbJR1BOa_OQm), which answers a script with a confirmation page,
+        # and no checksum is published: listed so that --list reports it; fetched by hand.
         DatasetSource(
             "mpi3d_complex",
             (),
@@ -595,8 +624,8 @@ def download(
     source = (sources or SOURCES)[name] if sources else resolve(name)
     if not source.files:
         raise ValueError(
-            f"{source.name} has no published download URL: copy {source.targets[0]} into "
-            f"{data_dir} by hand"
+            f"{source.name} has no published download URL the fetcher can use: copy "
+            f"{source.targets[0]} into {data_dir} by hand"
         )
     staging = os.path.join(data_dir, STAGING)
     fetched = {
