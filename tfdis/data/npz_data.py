@@ -133,9 +133,12 @@ class NpzData(GroundTruthData):
         probe = np.unique(np.linspace(0, len(images) - 1, min(_RANGE_PROBE, len(images))))
         values = np.asarray(images[probe.astype(np.int64)])
         if not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1:
+            finite = values[np.isfinite(values)]
+            found = f"[{finite.min()}, {finite.max()}]" if finite.size else "none finite"
             raise ValueError(
                 f"{self.path}: float 'images' must be finite and in [0, 1], found values in "
-                f"[{np.nanmin(values)}, {np.nanmax(values)}] (store uint8 for 0..255 data)"
+                f"{found}, non-finite: {int(values.size - finite.size)} (store uint8 for 0..255 "
+                "data)"
             )
 
     # --- labelled sample: rows grouped by factor combination ----------------------------------
