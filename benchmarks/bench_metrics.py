@@ -186,6 +186,9 @@ def _sized(name, kwargs, num_train):
         return {**kwargs, "num_train": [n for n in STUDY_DOWNSTREAM_SIZES if n <= num_train]}
     if name.startswith(("dci", "fairness")):
         return {**kwargs, "num_train": num_train}
+    if name in ("reduced_downstream_task", "strong_downstream_task"):
+        # Their configs' 1000 training and 1000 test points, both capped.
+        return {**kwargs, "num_train": [min(1000, num_train)], "num_test": min(1000, num_train)}
     return kwargs
 
 
