@@ -180,10 +180,15 @@ def _sized(name, kwargs, num_train):
     """`kwargs` with the training size capped at `num_train` (None: the study sizes)."""
     if num_train is None:
         return kwargs
+    if name == "downstream_task_ood":
+        return {**kwargs, "num_train": [min(10000, num_train)]}
     if name.startswith("downstream_task"):
         return {**kwargs, "num_train": [n for n in STUDY_DOWNSTREAM_SIZES if n <= num_train]}
     if name.startswith(("dci", "fairness")):
         return {**kwargs, "num_train": num_train}
+    if name in ("reduced_downstream_task", "strong_downstream_task"):
+        # Their configs' 1000 training and 1000 test points, both capped.
+        return {**kwargs, "num_train": [min(1000, num_train)], "num_test": min(1000, num_train)}
     return kwargs
 
 
@@ -221,6 +226,19 @@ def _suite(dci_backends, dci_n_jobs=("default",)):
             _with_predictor(downstream_task.compute_downstream_task, logistic),
             rep,
             {},
+        ),
+        # downstream_task_ood.gin: trained with the top 30% of the last factor's values held out.
+        (
+            "downstream_task_ood",
+            _with_predictor(downstream_task.compute_downstream_task, trees),
+            rep,
+            {
+                "num_train": [10000],
+                "num_test": 5000,
+                "split": "extrapolation",
+                "split_factors": [-1],
+                "split_fraction": 0.3,
+            },  # fmt: skip
         ),
         ("fairness", _with_predictor(fairness.compute_fairness, trees), rep, {}),
         (

@@ -159,3 +159,24 @@ def test_udr_gin_configs_parse(name, correlation):
     assert gin.query_parameter("udr_sklearn.correlation_matrix") == correlation
     assert gin.query_parameter("udr_sklearn.aggregation") == "paper"
     assert gin.query_parameter("udr_evaluation.random_seed") == 0
+
+
+def test_duplicated_latent_closed_form():
+    # Model 1 = (z0, z1, z0): z0 twice, z2 dropped. Spearman (grid: exact ranks) gives
+    # R_01 = [[1, 0, 1], [0, 1, 0], [0, 0, 0]] (rows model 0's latents): every column's
+    # r^2 / sum is 1, the rows' are 1/2 (z0 split over two copies), 1 and 0 (z2 unmatched), so
+    # (3 + 1.5) / 6 = 0.75 both ways (R_10 = R_01^T), the paper's and dlib's aggregations alike.
+    z = _grid(12, 3)
+    duplicated = z[:, [0, 1, 0]]
+    for aggregation in ("paper", "dlib"):
+        scores = _udr([z, duplicated], correlation_matrix="spearman", aggregation=aggregation)
+        np.testing.assert_allclose(scores["model_scores"], [0.75, 0.75], atol=1e-9)
+    # Lasso (alpha 0.1, standardized, cyclic coordinate descent from 0, as dlib's sklearn fit):
+    # regressing model 1 on z matches each target once, 1 - alpha: R_01 = 0.9 x the Spearman
+    # R, 0.75 x 0.9 = 0.675. Regressing z on (z0, z1, z0), the first copy takes z0's 0.9 and
+    # leaves the second a residual correlation 0.1 = alpha, so 0: R_10 = 0.9 diag(1, 1, 0),
+    # (0.9 + 0.9 + 0) x 2 / 6 = 0.6. A model's score is the pair where it is the target.
+    scores = _udr([z, duplicated], correlation_matrix="lasso")
+    np.testing.assert_allclose(scores["model_scores"], [0.6, 0.675], atol=1e-6)
+    raw = np.array(scores["raw_correlations"])
+    np.testing.assert_allclose(raw[1, 0], 0.9 * np.diag([1.0, 1.0, 0.0]), atol=1e-6)

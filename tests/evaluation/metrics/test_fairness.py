@@ -4,6 +4,7 @@ import gin
 import metrics_testlib as tl
 import numpy as np
 import pytest
+from sklearn import ensemble
 
 from tfdis.evaluation.metrics import fairness, predictors
 
@@ -81,3 +82,63 @@ def test_codes_of_the_sensitive_factor_alone_make_a_point_mass_per_group():
     assert len(set(g)) == 2  # not a constant classifier: the groups are unfair
     assert scores["mean_fairness:pred0:sens1"] == pytest.approx(np.mean(1 - shares))
     assert scores["max_fairness:pred0:sens1"] == pytest.approx(np.max(1 - shares))
+
+
+def _few_stage_trees(random_state=None):
+    """Boosted trees with 20 stages: the fairness statements below hold for any classifier."""
+    return ensemble.GradientBoostingClassifier(n_estimators=20, random_state=random_state)
+
+
+def _sampling_bound(k_target, k_sensitive, n):
+    # If the predictions' distribution q (K classes) is the same in every group, a group's TV to
+    # the pool is only multinomial noise: n points per group, so each class share differs from
+    # the pool's with variance q_k (1 - q_k)(1 - 1/G) / n, and E|x| <= sqrt(E x^2) with
+    # Cauchy-Schwarz gives E[TV] <= (1/2) sqrt((K - 1)(1 - 1/G) / n); uniform q reaches
+    # sqrt(2 / pi) (about 0.8) of it.
+    return 0.5 * np.sqrt((k_target - 1) * (1 - 1 / k_sensitive) / n)
+
+
+def _run_small(representation, sizes=(3, 4, 5), n=200):
+    gin.bind_parameter("predictor.predictor_fn", _few_stage_trees)
+    return fairness.compute_fairness(
+        tl.IdentityData(sizes), representation, np.random.RandomState(0),
+        num_train=150, num_test_points_per_class=n, n_jobs=1,
+    )  # fmt: skip
+
+
+def test_random_codes_are_unfair_only_by_sampling_noise():
+    # Codes independent of the observations: predictions do not depend on the intervention,
+    # so the expected unfairness is the multinomial noise of 200 points per group, between
+    # 0 (perfect codes) and the bound above (about 0.8 of it for near-uniform predictions).
+    sizes, n = (3, 4, 5), 200
+    scores = _run_small(tl.make_random_representation(3), sizes, n)
+    pairs = [(i, j) for i in range(3) for j in range(3) if i != j]
+    bound = np.mean([_sampling_bound(sizes[i], sizes[j], n) for i, j in pairs])
+    mean = scores["mean_fairness:mean_pred:mean_sens"]
+    assert 0.5 * bound < mean < bound
+    assert mean == pytest.approx(
+        np.mean([scores[f"mean_fairness:pred{i}:sens{j}"] for i, j in pairs])
+    )
+    assert scores["max_fairness:mean_pred:mean_sens"] >= mean
+
+
+def test_noisy_code_is_fair_to_every_factor_it_does_not_carry():
+    # One code, factor 0 + N(0, 0.3^2): every classifier predicts from f0 + noise. For a
+    # sensitive factor j != 0, dlib's groups share the same originally drawn f0 values and
+    # only the noise is redrawn, so the unfairness is sampling noise (bound above), more than
+    # 0 (the noise flips some predictions differently per group; perfect codes give exactly 0).
+    # For j = 0 the intervention sets the code's mean: a classifier of factor 1 or 2 reading
+    # that code predicts a non-constant function of the sensitive value, far above the bound.
+    sizes, n = (3, 4, 5), 200
+    rs = np.random.RandomState(5)
+
+    def noisy(observations):
+        code = tl.identity_representation(observations)[:, :1]
+        return code + rs.normal(scale=0.3, size=code.shape)
+
+    scores = _run_small(noisy, sizes, n)
+    pairs = [(0, 1), (0, 2), (1, 2), (2, 1)]
+    fair = np.mean([scores[f"mean_fairness:pred{i}:sens{j}"] for i, j in pairs])
+    assert 0 < fair < np.mean([_sampling_bound(sizes[i], sizes[j], n) for i, j in pairs])
+    for i in (1, 2):
+        assert scores[f"mean_fairness:pred{i}:sens0"] > 2 * _sampling_bound(sizes[i], 3, n)

@@ -4,6 +4,8 @@ import gin
 import metrics_testlib as tl
 import numpy as np
 import pytest
+import scipy.stats
+from sklearn import ensemble
 
 from tfdis.evaluation.metrics import predictors, strong_downstream_task
 
@@ -16,10 +18,10 @@ KEYS = {
 }
 
 
-def _run(representation, **kw):
-    gin.bind_parameter("predictor.predictor_fn", predictors.gradient_boosting_classifier)
+def _run(representation, predictor=predictors.gradient_boosting_classifier, sizes=(3, 4, 5), **kw):
+    gin.bind_parameter("predictor.predictor_fn", predictor)
     return strong_downstream_task.compute_strong_downstream_task(
-        tl.IdentityData((3, 4, 5)), representation, np.random.RandomState(0),
+        tl.IdentityData(sizes), representation, np.random.RandomState(0),
         **{"num_train": [150], "num_test": 300, "n_experiment": 2, "n_jobs": 1, **kw},
     )  # fmt: skip
 
@@ -54,3 +56,57 @@ def test_intervention_fixes_one_other_factor_in_training_and_avoids_it_in_test()
     others = [k for k in range(3) if k != j]
     np.testing.assert_array_equal(new_train[:, others], train[:, others])
     np.testing.assert_array_equal(new_test[:, others], test[:, others])
+
+
+def _few_stage_trees(random_state=None):
+    return ensemble.GradientBoostingClassifier(n_estimators=20, random_state=random_state)
+
+
+def test_duplicated_codes_generalize_strongly():
+    # The copy of code 0 carries factor 0 only: each factor is still decided by its own code(s),
+    # and the intervened factor's codes are constant in training, so no tree splits on them and
+    # their new test values change nothing: every accuracy 1, no gap (as for perfect codes).
+    scores = _run(tl.duplicated_representation, _few_stage_trees)
+    assert all(scores[f"150:{key}"] == 1.0 for key in KEYS - {"strong_generalization_gap"})
+    assert scores["150:strong_generalization_gap"] == 0.0
+
+
+def test_rotated_codes_generalize_strongly_for_a_linear_readout_only():
+    # Two factors of 4 values, codes a = (f0 + f1)/sqrt 2 and b = (f0 - f1)/sqrt 2; each
+    # intervention fixes the partner factor to v in training (the only other factor). There
+    # a - b is constant, so the L2 penalty puts equal weights on a and b (the difference is
+    # absorbed by the unpenalized intercept): the logistic readout depends on a + b =
+    # sqrt 2 f_i only, which the test shift of the partner leaves unchanged. The classes are
+    # linearly separable along f_i, so train, test and strong accuracies are all 1, gap 0.
+    sizes = (4, 4)
+    scores = _run(tl.rotated_representation, predictors.logistic_regression_cv, sizes)
+    assert all(scores[f"150:{key}"] == 1.0 for key in KEYS - {"strong_generalization_gap"})
+    assert scores["150:strong_generalization_gap"] == 0.0
+    # Trees cut along a or b, one at a time; off the training line a test point's a and b
+    # point to two different training values of f_i, so the strong accuracy falls below the
+    # plain one (exactly 1: all 16 combinations are distinct training points).
+    scores = _run(tl.rotated_representation, _few_stage_trees, sizes)
+    assert scores["150:mean_test_accuracy"] == 1.0
+    assert scores["150:mean_strong_test_accuracy"] < 0.9
+    assert scores["150:strong_generalization_gap"] > 0.1
+
+
+def test_noisy_codes_keep_the_bayes_accuracy_under_interventions():
+    # Code i = factor i + N(0, 0.3^2). Logistic regression reaches the Bayes accuracy of a
+    # factor from its own code, (K - 2)(2 Phi(0.5 / s) - 1) + 2 Phi(0.5 / s) over K (midpoint
+    # thresholds). Fixing another factor in training leaves that code's distribution unchanged
+    # and makes the intervened code pure noise (weight ~0), so the strong accuracy is the
+    # same Bayes accuracy and the gap is 0 up to sampling noise.
+    s, sizes = 0.3, (3, 4)
+    rs = np.random.RandomState(5)
+
+    def noisy(observations):
+        codes = tl.identity_representation(observations)
+        return codes + rs.normal(scale=s, size=codes.shape)
+
+    scores = _run(noisy, predictors.logistic_regression_cv, sizes, num_train=[1000], num_test=3000)
+    phi = scipy.stats.norm.cdf(0.5 / s)
+    bayes = np.mean([((k - 2) * (2 * phi - 1) + 2 * phi) / k for k in sizes])
+    assert bayes - 0.03 < scores["1000:mean_test_accuracy"] < bayes + 0.02
+    assert bayes - 0.03 < scores["1000:mean_strong_test_accuracy"] < bayes + 0.02
+    assert abs(scores["1000:strong_generalization_gap"]) < 0.04
