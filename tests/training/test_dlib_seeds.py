@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -95,6 +97,10 @@ def test_seed_bindings_are_checked_and_random_seed_is_needed_without_them(tmp_pa
     without = [b for b in S2_BINDINGS if not b.startswith("model.random_seed")]
     with pytest.raises(errors.ConfigError, match="missing: model.unsupervised_data_seed"):
         train.train_with_gin(str(tmp_path / "c"), gin_bindings=[*without, "model.model_seed = 0"])
+    dlib_seeds = ["model.model_seed = 0", "model.unsupervised_data_seed = 0"]
+    with pytest.raises(errors.ConfigError, match="needs model.supervised_data_seed"):
+        train.train_with_gin(str(tmp_path / "d"), gin_bindings=[*without, *dlib_seeds])
+    assert not os.path.exists(tmp_path / "d")
 
 
 # dlib's disentanglement_lib/config/tests/methods/semi_supervised/train_test.gin, unchanged:

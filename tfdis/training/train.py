@@ -313,6 +313,10 @@ def train(
     seeds = resolve_seeds(random_seed, model_seed, unsupervised_data_seed, supervised_data_seed)
     if not isinstance(model, BaseVAE):
         raise errors.ConfigError(f"model.model must be a tfdis model such as @vae(), got {model!r}")
+    if semi_supervised_vae.is_semi_supervised(model) and seeds.labelled is None:
+        raise errors.ConfigError(
+            f"{type(model).__name__} needs model.supervised_data_seed (or model.random_seed)"
+        )
     if settings_only:
         return {
             "model": model,
@@ -344,10 +348,6 @@ def train(
     if semi_supervised_vae.is_semi_supervised(model):
         if num_labelled_samples is None:
             raise ValueError(f"{type(model).__name__} needs model.num_labelled_samples")
-        if seeds.labelled is None:
-            raise errors.ConfigError(
-                f"{type(model).__name__} needs model.supervised_data_seed (or model.random_seed)"
-            )
         model.attach_labelled_set(
             labelled_data.labelled_set_for_run(
                 data,
