@@ -50,7 +50,10 @@ MODELS = (
     "gvae_labels",
     "mlvae_labels",
     "s2_vae",
+    "s2_beta_tc_vae",
+    "s2_dip_vae",
     "s2_factor_vae",
+    "s2_annealed_vae",
     "supervised",
 )
 # Weakly-supervised models: a step reads batch_size pairs (`tfdis.data.weak`).

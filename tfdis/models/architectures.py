@@ -177,6 +177,23 @@ def fc_decoder(num_latent: int, output_shape: Sequence[int]) -> keras.Model:
     return keras.Model(latents, logits, name="fc_decoder")
 
 
+@gin.configurable("test_encoder", allowlist=[])
+def test_encoder(input_shape: Sequence[int], num_latent: int) -> keras.Model:
+    """dlib's encoder for its test configs: flatten -> (mean, logvar), one Dense layer each."""
+    images = keras.Input(shape=tuple(input_shape), name="images")
+    h = layers.Flatten()(images)
+    return keras.Model(images, _gaussian_heads(h, num_latent), name="test_encoder")
+
+
+@gin.configurable("test_decoder", allowlist=[])
+def test_decoder(num_latent: int, output_shape: Sequence[int]) -> keras.Model:
+    """dlib's decoder for its test configs: one Dense layer to prod(shape) logits."""
+    latents = keras.Input(shape=(num_latent,), name="latents")
+    h = layers.Dense(int(np.prod(output_shape)))(latents)
+    logits = layers.Reshape(tuple(output_shape))(h)
+    return keras.Model(latents, logits, name="test_decoder")
+
+
 @gin.configurable("cascade_conv_encoder", allowlist=["scale_parameterization"])
 def cascade_conv_encoder(
     input_shape: Sequence[int], num_latent: int, scale_parameterization: str = "softplus"

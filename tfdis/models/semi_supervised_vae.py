@@ -17,7 +17,7 @@ loss is the unsupervised model's, plus `annealer(gamma_sup, step)` x the supervi
 
 Sharded over replicas, every replica draws the same labelled batch and computes the same
 supervised loss, so with the 1/n gradient scaling the update equals one device's. Stacked
-training is refused (the stacked step has no labelled batch).
+training is refused (`SemiSupervisedMixin.stacking_unsupported` says why).
 """
 
 from __future__ import annotations
@@ -50,7 +50,12 @@ class SemiSupervisedMixin:
     Call `attach_labelled_set` before `build_networks`.
     """
 
-    stacking_unsupported = "its step draws a labelled batch, which stacked training does not."
+    stacking_unsupported = (
+        "its step draws a labelled batch, which stacked training does not: the stacked step "
+        "(tfdis.training.stacked) makes one encoder pass over each member's unlabelled batch, "
+        "and its one optimizer updates only the stacked encoder and decoder weights, not the "
+        "supervised loss's own parameters (l2's scale, embed's embeddings)."
+    )
     supervised_metrics = ("supervised_loss", "gamma_sup")
     # gamma_sup; None for the fully supervised baseline (weight 1, no annealer)
     gamma_sup: float | None = None

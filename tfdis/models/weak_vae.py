@@ -114,7 +114,14 @@ class WeakVAE(BaseVAE):
     input_kind = "pairs"
     batches_per_step = 2
     stacking_unsupported = (
-        "its step reads pairs of observations, which stacked training does not feed."
+        "its step reads pairs of observations, which stacked training does not feed. The math "
+        "would stack (every term is per model and per example), but the stacked engine "
+        "(tfdis.training.stacked) has neither part it needs: an input path that gives each "
+        "member 2B pair images and their change labels ([S, 2B, H, W, C] and [S, 2B, F], from "
+        "tf.data and from the device table), and a hook in its step between the encoder and "
+        "the decoder, where a pair model aggregates the two posteriors of each pair and draws "
+        "two noise streams (the stacked step runs encode, make_posterior, one sample, decode, "
+        "loss_terms, for single observations)."
     )
     extra_metrics = ("num_changed_dims",)
 

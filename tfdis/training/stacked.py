@@ -320,7 +320,7 @@ def _prepare_member(
     if data is None:
         data = get_named_ground_truth_data()
     model = settings["model"]
-    seed = settings["random_seed"]
+    seed, data_seed = settings["model_seed"], settings["data_seed"]
     check_stackable(model)
     if settings["distribution"] != "default" or settings["jit_compile"] is True:
         raise ValueError(
@@ -343,7 +343,7 @@ def _prepare_member(
         step_counter=model.optimizer.iterations,
     )
     results.atomic_write_text(os.path.join(checkpoint_dir, single.PRECISION_FILE), setup.precision)
-    preview = pipeline.sample_batch(data, 8, seed, 0, pipeline.EVAL_STREAM)
+    preview = pipeline.sample_batch(data, 8, data_seed, 0, pipeline.EVAL_STREAM)
     member = _Member(
         model_dir,
         list(config_files),
@@ -496,7 +496,7 @@ def _train_group(group: StackedVAEGroup, members: Sequence[_Member], data, start
     training_steps, batch_size = settings["training_steps"], settings["batch_size"]
     if start_step > training_steps:
         raise ValueError(f"the checkpoints are at step {start_step}, past {training_steps}")
-    seeds = [m.settings["random_seed"] for m in members]
+    seeds = [m.settings["data_seed"] for m in members]
     num_models = len(members)
     table = single.select_recorded_input_pipeline(
         data,
@@ -606,9 +606,10 @@ def _finish_member(member: _Member, data, start_time: float, group_size: int) ->
         data,
         member.model_dir,
         settings["batch_size"],
-        settings["random_seed"],
+        settings["data_seed"],
         settings["eval_steps"],
         member.setup,
         start_time,
+        model_seed=settings["model_seed"],
         stacked_group_size=group_size,
     )

@@ -9,6 +9,7 @@ names the step.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
@@ -183,7 +184,11 @@ def write_image_summaries(model: BaseVAE, preview: np.ndarray, step: int) -> Non
         model: the model being trained.
         preview: 8 fixed observations `[8, H, W, C]`.
         step: the summary step.
+
+    Observations that are not images (`dummy_data`'s vectors) get no picture.
     """
+    if preview.ndim != 4:
+        return
     reconstructions = tf.sigmoid(tf.cast(model(preview), tf.float32)).numpy()
     tf.summary.image(
         "inputs_vs_reconstructions", _image_grid(preview, reconstructions), step=step, max_outputs=8
@@ -197,7 +202,9 @@ _GIN_RULES = gin_validation.register(
     {
         "model": {
             "training_steps": {"kind": "int", "positive": True},
-            "random_seed": {"kind": "int", "minimum": 0},
+            "random_seed": {"kind": "int", "minimum": 0, "optional": True},
+            "model_seed": {"kind": "int", "minimum": 0, "optional": True},
+            "unsupervised_data_seed": {"kind": "int", "minimum": 0, "optional": True},
             "batch_size": {"kind": "int", "positive": True},
             "eval_steps": {"kind": "int", "positive": True},
             "name": {"kind": "str"},
@@ -226,7 +233,7 @@ def train(
     model_dir: str,
     model: BaseVAE = gin.REQUIRED,
     training_steps: int = gin.REQUIRED,
-    random_seed: int = gin.REQUIRED,
+    random_seed: int | None = None,
     batch_size: int = gin.REQUIRED,
     eval_steps: int = 1000,
     name: str = "",
@@ -243,6 +250,8 @@ def train(
     num_labelled_samples: int | None = None,
     train_percentage: float = 1.0,
     supervised_data_seed: int | None = None,
+    model_seed: int | None = None,
+    unsupervised_data_seed: int | None = None,
     eval_every_steps: int = 0,
     eval_metrics: Sequence[Callable[..., dict]] | None = None,
     settings_only: bool = False,
@@ -253,7 +262,8 @@ def train(
         model_dir: the run directory.
         model: the model instance (gin: `model.model = @vae()`).
         training_steps: total optimizer steps.
-        random_seed: seeds weights, data and noise.
+        random_seed: seeds weights, data and noise (each stands for the dlib seeds below
+            that are not bound; required unless `model_seed` and `unsupervised_data_seed` are).
         batch_size: observations per step.
         eval_steps: batches averaged for the final `train_results` (dlib's eval_steps).
         name, model_num: free-form labels copied to the results (dlib).
@@ -277,6 +287,12 @@ def train(
         num_labelled_samples, train_percentage, supervised_data_seed: the labelled set of a
             semi-supervised model (`tfdis.data.labelled`; dlib's names): its size, the share of
             it the supervised loss trains on, and its seed (default: `random_seed`'s).
+        model_seed: dlib's seed of the model (semi-supervised trainer): initial weights,
+            reparameterization noise and the labelled batches drawn per step (default:
+            `random_seed`).
+        unsupervised_data_seed: dlib's seed of the unlabelled data: the training batches (single
+            observations or pairs), the final evaluation's batches and the preview images
+            (default: `random_seed`).
         eval_every_steps: score the in-memory model with `eval_metrics` every this many steps
             and at the last step (0: never); see `tfdis.training.eval_during_training`. The
             training's random stream is unchanged.
@@ -291,13 +307,23 @@ def train(
     """
     gin_validation.check_parameters("model", locals(), _GIN_RULES["model"])
     del name  # recorded through the operative gin config
+    if not isinstance(model, BaseVAE) and callable(model):
+        # dlib's semi-supervised configs bind the class, `model.model = @s2_vae`; dlib calls it.
+        model = model()
+    seeds = resolve_seeds(random_seed, model_seed, unsupervised_data_seed, supervised_data_seed)
     if not isinstance(model, BaseVAE):
         raise errors.ConfigError(f"model.model must be a tfdis model such as @vae(), got {model!r}")
+    if semi_supervised_vae.is_semi_supervised(model) and seeds.labelled is None:
+        raise errors.ConfigError(
+            f"{type(model).__name__} needs model.supervised_data_seed (or model.random_seed)"
+        )
     if settings_only:
         return {
             "model": model,
             "training_steps": training_steps,
             "random_seed": random_seed,
+            "model_seed": seeds.model,
+            "data_seed": seeds.data,
             "batch_size": batch_size,
             "eval_steps": eval_steps,
             "checkpoint_every_steps": checkpoint_every_steps,
@@ -318,7 +344,7 @@ def train(
     # a temporary directory.
     shared_dir, model_dir = model_dir, devices.worker_model_dir(setup, model_dir)
     data = get_named_ground_truth_data()
-    keras.utils.set_random_seed(random_seed)
+    keras.utils.set_random_seed(seeds.model)
     if semi_supervised_vae.is_semi_supervised(model):
         if num_labelled_samples is None:
             raise ValueError(f"{type(model).__name__} needs model.num_labelled_samples")
@@ -327,11 +353,11 @@ def train(
                 data,
                 num_labelled_samples,
                 train_percentage,
-                random_seed if supervised_data_seed is None else supervised_data_seed,
+                seeds.labelled,
                 list(dict.fromkeys([layout.checkpoint_dir(d) for d in (shared_dir, model_dir)])),
             )
         )
-    devices.build_model(model, setup, data.observation_shape, random_seed, data.dataset_size)
+    devices.build_model(model, setup, data.observation_shape, seeds.model, data.dataset_size)
     optimizer = model.optimizer
 
     checkpoint_dir = layout.checkpoint_dir(model_dir)
@@ -360,7 +386,7 @@ def train(
 
     train_fn = step_functions.make_train_function(model, setup)
     writer = tf.summary.create_file_writer(os.path.join(layout.tensorboard_dir(model_dir), "train"))
-    preview = pipeline.sample_batch(data, 8, random_seed, 0, pipeline.EVAL_STREAM)
+    preview = pipeline.sample_batch(data, 8, seeds.data, 0, pipeline.EVAL_STREAM)
     step_batch = batch_size * model.batches_per_step
     pairs = weak_data.is_pair_model(model)
     if pairs:  # pairs are gathered from a table only when it is indexed by the factor grid
@@ -375,16 +401,16 @@ def train(
         step_inputs = weak_data.dataset_function(model)(
             data,
             step_batch,
-            random_seed,
+            seeds.data,
             start_index=start_step,
             num_batches=training_steps - start_step,
         )
     elif setup.distributed or setup.jit_compile:
         # Sharded or compiled steps take a batch: it is drawn from the table in its own function.
-        draw = tf.function(lambda k: table.sample_for_step(step_batch, random_seed, k))
+        draw = tf.function(lambda k: table.sample_for_step(step_batch, seeds.data, k))
         step_inputs = (draw(k) for k in indices)
     else:  # the step samples its own batch: it takes the batch index (the step before it)
-        train_fn = device_resident.device_train_function(model, table, step_batch, random_seed)
+        train_fn = device_resident.device_train_function(model, table, step_batch, seeds.data)
         step_inputs = indices
     progress = ProgressLogger(start_step, training_steps, batch_size, log_every_seconds)
     last_saved = start_step
@@ -427,7 +453,7 @@ def train(
                 write_image_summaries(model, preview, step)
             if eval_every_steps and (step % eval_every_steps == 0 or step == training_steps):
                 eval_during_training.evaluate_during_training(
-                    model, data, step, _eval_metrics(eval_metrics), model_dir, random_seed
+                    model, data, step, _eval_metrics(eval_metrics), model_dir, seeds.data
                 )
             if step % checkpoint_every_steps == 0 or step == training_steps or stop:
                 manager.save(checkpoint_number=step)
@@ -439,11 +465,58 @@ def train(
     writer.flush()
 
     train_results = finish_run(
-        model, data, model_dir, batch_size, random_seed, eval_steps, setup, start_time
+        model,
+        data,
+        model_dir,
+        batch_size,
+        seeds.data,
+        eval_steps,
+        setup,
+        start_time,
+        model_seed=seeds.model,
     )
     if model_dir != shared_dir:
         shutil.rmtree(model_dir, ignore_errors=True)
     return train_results
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSeeds:
+    """A run's seeds: dlib's three (semi-supervised trainer), each `model.random_seed` unless
+    bound."""
+
+    model: int  # initial weights, reparameterization noise, labelled batches drawn per step
+    data: int  # training batches (observations or pairs), evaluation batches, preview images
+    labelled: int | None  # the labelled set's draw (semi-supervised models)
+
+
+def resolve_seeds(
+    random_seed: int | None,
+    model_seed: int | None,
+    unsupervised_data_seed: int | None,
+    supervised_data_seed: int | None,
+) -> RunSeeds:
+    """`RunSeeds` from `model.random_seed` and dlib's `model_seed`, `unsupervised_data_seed`,
+    `supervised_data_seed` (a bound one wins; an unbound one is `random_seed`)."""
+    if random_seed is None:
+        missing = [
+            f"model.{name}"
+            for name, value in (
+                ("model_seed", model_seed),
+                ("unsupervised_data_seed", unsupervised_data_seed),
+            )
+            if value is None
+        ]
+        if missing:
+            raise errors.ConfigError(
+                "bind model.random_seed, or dlib's model.model_seed and "
+                f"model.unsupervised_data_seed (missing: {', '.join(missing)})"
+            )
+
+    def pick(value: int | None) -> int | None:
+        return random_seed if value is None else value
+
+    return RunSeeds(pick(model_seed), pick(unsupervised_data_seed), pick(supervised_data_seed))
 
 
 def _eval_metrics(metrics: Sequence[Callable[..., dict]] | None) -> list[Callable[..., dict]]:
@@ -465,12 +538,15 @@ def finish_run(
     eval_steps: int,
     setup: devices.DeviceSetup,
     start_time: float,
+    model_seed: int | None = None,
     **extra_results,
 ) -> dict:
     """Evaluates, exports and records a trained model: the end of a run, alone or stacked.
 
     Writes the SavedModel, the operative gin config and dlib's train results (eval loss terms,
     global_step, elapsed_time, uuid, `extra_results` and the device setup) into `model_dir`.
+    `random_seed` seeds the evaluation batches (the run's data seed); the SavedModel's metadata
+    records `model_seed` (default: `random_seed`).
 
     Returns:
         The train results dict.
@@ -489,7 +565,10 @@ def finish_run(
     export.export_vae(
         model,
         layout.saved_model_dir(model_dir),
-        metadata={"dataset": data.name, "random_seed": random_seed},
+        metadata={
+            "dataset": data.name,
+            "random_seed": random_seed if model_seed is None else model_seed,
+        },
     )
     logging.info("Exported in %s.", format_duration(time.time() - export_start))
     train_results = dict(eval_results)
