@@ -161,10 +161,11 @@ def test_mirrored_run_matches_the_single_device_loss_curve_and_weights(mirrored)
         rtol=1e-3,
         atol=1e-4,
     )
-    # Eval terms are computed sharded as well and agree.
+    # Eval terms are computed sharded as well and agree: the totals to 1e-5, and the KL of a
+    # barely trained model (about 5e-3 nats, a sum of near-cancelling terms) to 1e-5 nats.
     for key in ("loss", "reconstruction_loss", "kl_loss", "elbo"):
         np.testing.assert_allclose(
-            mirrored_run["result"][key], default["result"][key], rtol=1e-5, err_msg=key
+            mirrored_run["result"][key], default["result"][key], rtol=1e-5, atol=1e-5, err_msg=key
         )
 
 
