@@ -88,46 +88,35 @@ def main(argv: list[str] | None = None) -> None:
     encode_seconds = None
     if args.mode in ("both", "table"):
         data = get_named_ground_truth_data(training_dataset_name(postprocessed))
-        table_path, record_path = code_table.table_paths(postprocessed, data)
-        for path in (table_path, record_path):
-            if os.path.exists(path) and not args.reuse_table:
-                os.remove(path)
-        representation = load_representation_function(layout.saved_model_dir(postprocessed))
-        start, cpu_start = time.time(), time.process_time()
-        table = code_table.load_or_build_table(postprocessed, data, representation)
-        encode_seconds = time.time() - start
-        encode_cpu = time.process_time() - cpu_start
-        print(
-            f"code table: {table.shape[0]} observations x {table.shape[1]} codes encoded in "
-            f"{encode_seconds:.1f} s [{encode_cpu:.1f} CPU s]",
-            flush=True,
-        )
+        saved_model = layout.saved_model_dir(postprocessed)
+        tables = [(code_table.CODES, "code table", "codes", load_representation_function)]
         if "mig_exact" in names:
             # Exact MIG's posterior table (means and log-variances), timed on its own too.
             from tfdis.evaluation.saved_model_functions import SavedModelPosterior
 
-            posterior_path, posterior_record = code_table.table_paths(
-                postprocessed, data, code_table.POSTERIOR
+            tables.append(
+                (
+                    code_table.POSTERIOR,
+                    "posterior table",
+                    "columns",
+                    lambda d: code_table.encode_posterior_rows(SavedModelPosterior(d)),
+                )
             )
-            for path in (posterior_path, posterior_record):
+        encode_seconds = 0.0
+        for kind, label, unit, load_rows in tables:
+            for path in code_table.table_paths(postprocessed, data, kind):
                 if os.path.exists(path) and not args.reuse_table:
                     os.remove(path)
-            posterior = SavedModelPosterior(layout.saved_model_dir(postprocessed))
+            rows = load_rows(saved_model)
             start, cpu_start = time.time(), time.process_time()
-            posterior_table = code_table.load_or_build_table(
-                postprocessed,
-                data,
-                code_table.encode_posterior_rows(posterior),
-                kind=code_table.POSTERIOR,
-            )
-            posterior_seconds = time.time() - start
+            table = code_table.load_or_build_table(postprocessed, data, rows, kind=kind)
+            seconds = time.time() - start
             print(
-                f"posterior table: {posterior_table.shape[0]} observations x "
-                f"{posterior_table.shape[1]} columns encoded in {posterior_seconds:.1f} s "
-                f"[{time.process_time() - cpu_start:.1f} CPU s]",
+                f"{label}: {table.shape[0]} observations x {table.shape[1]} {unit} encoded in "
+                f"{seconds:.1f} s [{time.process_time() - cpu_start:.1f} CPU s]",
                 flush=True,
             )
-            encode_seconds += posterior_seconds
+            encode_seconds += seconds
 
     modes = {"both": (False, True), "table": (True,), "encode": (False,)}[args.mode]
     out_root = tempfile.mkdtemp(prefix="bench_evaluate_")

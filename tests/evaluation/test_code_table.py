@@ -14,7 +14,7 @@ import pytest
 from tfdis.data.dsprites import ColorDSprites, NoisyDSprites
 from tfdis.data.dsprites_procedural import DSpritesProcedural
 from tfdis.data.dummy_data import IdentityObservationsData
-from tfdis.data.named_data import register_dataset
+from tfdis.data.named_data import get_named_ground_truth_data, register_dataset
 from tfdis.data.npz_data import NpzData
 from tfdis.evaluation import code_table
 from tfdis.evaluation.metrics import mig_exact
@@ -260,6 +260,13 @@ def grid_run(tmp_path_factory) -> str:
     return model_dir
 
 
+def _grid_run_table_paths(postprocessed: str, kind: str) -> tuple[str, str]:
+    """The `kind` table's paths for `grid_run`'s dataset, named as the run registered it."""
+    return code_table.table_paths(
+        postprocessed, get_named_ground_truth_data("test_squares_grid"), kind
+    )
+
+
 def test_saved_model_scores_equal_with_and_without_the_table(grid_run):
     metrics = ["mig", "sap_score", "beta_vae_sklearn"]
     bindings = [*SMALL["mig"], *SMALL["sap_score"], *SMALL["beta_vae_sklearn"]]
@@ -267,9 +274,7 @@ def test_saved_model_scores_equal_with_and_without_the_table(grid_run):
         grid_run, metrics, gin_bindings=[*bindings, "evaluation.use_code_table = False"]
     )
     postprocessed = layout.postprocess_dir(grid_run, "mean")
-    table_path, record_path = code_table.table_paths(postprocessed, TinySquaresGrid())
-    table_path = table_path.replace("TinySquaresGrid", "test_squares_grid")
-    record_path = record_path.replace("TinySquaresGrid", "test_squares_grid")
+    table_path, record_path = _grid_run_table_paths(postprocessed, code_table.CODES)
     assert not os.path.exists(table_path)
 
     tabled = evaluate_run(grid_run, metrics, overwrite=True, gin_bindings=bindings)
@@ -319,11 +324,7 @@ def test_saved_model_mig_exact_equal_with_and_without_the_posterior_table(grid_r
         gin_bindings=[*bindings, "evaluation.use_code_table = False"],
     )
     postprocessed = layout.postprocess_dir(grid_run, "mean")
-    table_path, record_path = code_table.table_paths(
-        postprocessed, TinySquaresGrid(), code_table.POSTERIOR
-    )
-    table_path = table_path.replace("TinySquaresGrid", "test_squares_grid")
-    record_path = record_path.replace("TinySquaresGrid", "test_squares_grid")
+    table_path, record_path = _grid_run_table_paths(postprocessed, code_table.POSTERIOR)
     assert table_path.endswith("test_squares_grid.posterior.npy")
     assert not os.path.exists(table_path)
 

@@ -122,9 +122,7 @@ def sample_marginals(
     posterior table (`tfdis.evaluation.code_table`) stores.
     """
     noise = random_state.standard_normal(np.shape(mean)).astype(np.float32)
-    return (
-        np.asarray(mean, np.float32) + np.exp(0.5 * np.asarray(logvar, np.float32)) * noise
-    ).astype(np.float32)
+    return np.asarray(mean, np.float32) + np.exp(0.5 * np.asarray(logvar, np.float32)) * noise
 
 
 def _compute_mig_exact(
